@@ -1,0 +1,36 @@
+import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { AppEnv } from "./env";
+import { InternalError, MethodNotAllowed, NotFound, RelayError } from "./errors";
+import { chat } from "./features/chat/routes";
+import { allowedMethods } from "./lib/allowed-methods";
+import { originPolicy } from "./middleware/origin";
+import { requestContext } from "./middleware/request-context";
+
+export { RateLimiter } from "./rate-limiter/durable-object";
+
+const app = new Hono<AppEnv>();
+
+app.use(requestContext());
+// Health sits before the origin check and every limiter: it needs no secret and is never rate limited.
+app.get("/relay/health", (c) => c.json({ status: "ok" }));
+app.use(originPolicy());
+
+app.route("/", chat);
+
+app.notFound((c) => {
+  const allowed = allowedMethods(app.routes, c.req.path);
+  return (allowed.length > 0 ? new MethodNotAllowed(allowed) : new NotFound()).toResponse();
+});
+
+app.onError((error, c) => {
+  if (error instanceof RelayError) return error.toResponse();
+  if (error instanceof HTTPException && error.status < 500) {
+    return new RelayError(error.status, "invalid_request", "The request could not be read").toResponse();
+  }
+  // The detail goes to the log only: an unexpected error's message may name internals.
+  c.get("log")?.event("error", "unhandled error", { error: error.name, detail: error.message.slice(0, 200) });
+  return new InternalError().toResponse();
+});
+
+export default app satisfies ExportedHandler<Env>;

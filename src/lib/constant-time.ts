@@ -1,0 +1,20 @@
+const encoder = new TextEncoder();
+
+async function sha256(value: string): Promise<ArrayBuffer> {
+  return crypto.subtle.digest("SHA-256", encoder.encode(value));
+}
+
+/**
+ * Compares two secrets in constant time. Both sides are hashed first so that neither the content nor the
+ * length of the expected secret leaks through timing (the same approach as hono's bearer-auth).
+ */
+export async function safeEqual(given: string, expected: string): Promise<boolean> {
+  const [a, b] = await Promise.all([sha256(given), sha256(expected)]);
+  return crypto.subtle.timingSafeEqual(a, b);
+}
+
+/** Hex SHA-256, used to name rate-limit buckets and hash IPs without keeping the raw value. */
+export async function sha256Hex(value: string): Promise<string> {
+  const bytes = new Uint8Array(await sha256(value));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}

@@ -1,0 +1,32 @@
+import { cors } from "hono/cors";
+import { createMiddleware } from "hono/factory";
+import { z } from "zod";
+import type { AppEnv } from "../env";
+import { Forbidden } from "../errors";
+import { list, readConfig } from "../lib/config";
+
+const originConfig = z.object({ ORIGIN_ALLOWLIST: list() });
+
+/**
+ * Origin allowlist and CORS. With ORIGIN_ALLOWLIST set, a request whose `Origin` is not listed gets 403
+ * (preflight included); a request without `Origin` is server-to-server and passes. Allowed origins are
+ * echoed, never `*`, because the relay's routes take credentials.
+ */
+export function originPolicy() {
+  const corsHeaders = cors({
+    origin: (origin) => origin,
+    allowMethods: ["GET", "POST", "PUT", "OPTIONS"],
+    exposeHeaders: ["X-Request-Id", "RateLimit", "RateLimit-Policy", "Retry-After"],
+    maxAge: 600,
+  });
+  return createMiddleware<AppEnv>(async function originPolicy(c, next) {
+    const origin = c.req.header("Origin");
+    if (origin !== undefined) {
+      const { ORIGIN_ALLOWLIST } = readConfig(c.env, originConfig);
+      if (ORIGIN_ALLOWLIST.length > 0 && !ORIGIN_ALLOWLIST.includes(origin)) {
+        throw new Forbidden("This Origin is not in ORIGIN_ALLOWLIST", "origin_not_allowed");
+      }
+    }
+    return corsHeaders(c, next);
+  });
+}

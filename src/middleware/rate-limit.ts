@@ -1,0 +1,38 @@
+import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "../env";
+import { RateLimited } from "../errors";
+import { sha256Hex } from "../lib/constant-time";
+
+type RateLimitOptions = {
+  /** Names the bucket family and the IETF policy (`chat`, `connector`, …). */
+  scope: string;
+  /** Requests allowed per period, read from config per request. */
+  limit: (c: Context<AppEnv>) => number;
+  /** What is counted: the client IP by default, or for example a token. Hashed before use. */
+  key?: (c: Context<AppEnv>) => string;
+  periodMs?: number;
+};
+
+/**
+ * Exact rate limiting through the RateLimiter Durable Object (one per scope and key). Runs before
+ * authentication, so guessing a secret is limited too. Adds the IETF draft `RateLimit-Policy` and
+ * `RateLimit` headers (draft-ietf-httpapi-ratelimit-headers) to every answer, and `Retry-After` to a 429.
+ */
+export function rateLimit({ scope, limit, key = (c) => c.get("clientIp"), periodMs = 60_000 }: RateLimitOptions) {
+  const windowSeconds = Math.ceil(periodMs / 1000);
+  return createMiddleware<AppEnv>(async function rateLimit(c, next) {
+    const quota = limit(c);
+    const bucket = `${scope}:${await sha256Hex(key(c))}`;
+    const decision = await c.env.RATE_LIMITER.getByName(bucket).consume(quota, periodMs);
+    const headers = {
+      "RateLimit-Policy": `"${scope}";q=${quota};w=${windowSeconds}`,
+      RateLimit: `"${scope}";r=${decision.remaining};t=${Math.ceil(decision.resetMs / 1000)}`,
+    };
+    if (!decision.allowed) {
+      throw new RateLimited(Math.max(1, Math.ceil(decision.retryAfterMs / 1000)), headers);
+    }
+    await next();
+    for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
+  });
+}

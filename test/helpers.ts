@@ -1,0 +1,72 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import { expect, inject, vi } from "vitest";
+import worker from "../src/index";
+
+export const RELAY_SECRET = "test-relay-secret";
+export const OPENAI_API_KEY = "sk-test-upstream-key-0123456789";
+export const ORIGIN = "http://relay.test";
+
+let counter = 0;
+/** A unique id per call, so tests running at once never share a bucket or a stand-in scenario. */
+export function uniqueId(prefix = "t"): string {
+  counter += 1;
+  return `${prefix}-${Date.now().toString(36)}-${counter}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** A unique client IP: each test gets its own rate-limit buckets. */
+export function uniqueIp(): string {
+  const n = Math.floor(Math.random() * 2 ** 24);
+  return `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+}
+
+/** A scenario on the OpenAI stand-in: the base URL to give the relay and what the stand-in received. */
+export function openaiScenario(behaviour: string) {
+  const id = uniqueId("openai");
+  const standIn = inject("openaiStandIn");
+  return {
+    baseUrl: `${standIn}/s/${id}/${behaviour}/v1`,
+    async received(): Promise<Array<{ headers: Record<string, string>; body: Record<string, unknown>; path: string; chunks_sent: number; closed_early: boolean }>> {
+      return (await fetch(`${standIn}/__requests/${id}`)).json();
+    },
+  };
+}
+
+/**
+ * Sends a request through the Worker's front door. With `vars`, the Worker sees the test's env with those
+ * variables replaced (the way an operator's wrangler.jsonc or secrets would differ).
+ */
+export async function relay(path: string, init: RequestInit = {}, vars?: Record<string, string | undefined>): Promise<Response> {
+  const request = new Request(`https://relay.test${path}`, init);
+  if (!vars) return exports.default.fetch(request);
+  const ctx = createExecutionContext();
+  const response = await worker.fetch(request, { ...env, ...vars } as Env, ctx);
+  await waitOnExecutionContext(ctx);
+  return response;
+}
+
+/** Headers of an authenticated JSON POST from one client IP. */
+export function jsonHeaders(ip: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { "Content-Type": "application/json", "CF-Connecting-IP": ip, Authorization: `Bearer ${RELAY_SECRET}`, ...extra };
+}
+
+/** Captures everything the Worker logs while `run` executes (the Worker shares the test's isolate). */
+export async function captureLogs<T>(run: () => Promise<T>): Promise<{ result: T; logs: string }> {
+  const lines: string[] = [];
+  const spies = (["log", "info", "warn", "error", "debug"] as const).map((level) =>
+    vi.spyOn(console, level).mockImplementation((...args: unknown[]) => {
+      lines.push(args.map((arg) => (typeof arg === "string" ? arg : JSON.stringify(arg))).join(" "));
+    }),
+  );
+  try {
+    const result = await run();
+    return { result, logs: lines.join("\n") };
+  } finally {
+    for (const spy of spies) spy.mockRestore();
+  }
+}
+
+/** The error shape of DESIGN.md: with a code, and the exact message when the test cares about it. */
+export function errorBody(code: string, message?: string) {
+  return { success: false, error: { code, message: message ?? (expect.any(String) as unknown as string) } };
+}

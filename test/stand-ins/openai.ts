@@ -1,0 +1,151 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/**
+ * Stand-in for an OpenAI-compatible server on 127.0.0.1, speaking the real wire format (JSON and SSE).
+ *
+ * Each test picks its own scenario through the base URL it gives the relay, so tests running at once never
+ * share state: `http://127.0.0.1:PORT/s/<id>/<behaviour>/v1`. Behaviours:
+ *   ok              a chat.completion whose content reports the max_tokens it received
+ *   drip-<n>-<ms>   `stream: true` answer of n chunks, one every ms milliseconds, then [DONE]
+ *   status-<code>   an OpenAI-style error body with that status
+ *   echo-key-401    a 401 whose message repeats the Authorization header it received
+ *   hang            accepts the request and never answers
+ *   reset           destroys the connection without answering
+ *   cut-<n>         streams n chunks, then destroys the connection mid-stream
+ * `GET /__requests/<id>` returns what the scenario received, with `closed_early` set when the client hung
+ * up before the answer was complete. Any other path answers 599 so a wrong URL fails loudly.
+ */
+export type RecordedRequest = {
+  method: string;
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: unknown;
+  chunks_sent: number;
+  closed_early: boolean;
+};
+
+const scenarioPath = /^\/s\/([\w.-]+)\/([\w-]+)\/v1\/chat\/completions$/;
+
+export async function startOpenAIStandIn(port = 0): Promise<{ url: string; server: Server; close(): Promise<void> }> {
+  const recorded = new Map<string, RecordedRequest[]>();
+  const sockets = new Set<import("node:net").Socket>();
+
+  const server = createServer(async (req, res) => {
+    const url = new URL(req.url ?? "/", "http://stand-in");
+    if (req.method === "GET" && url.pathname.startsWith("/__requests/")) {
+      return json(res, 200, recorded.get(url.pathname.slice("/__requests/".length)) ?? []);
+    }
+    const match = scenarioPath.exec(url.pathname);
+    if (!match || req.method !== "POST") return json(res, 599, { error: { message: `stand-in: no route ${req.method} ${url.pathname}` } });
+    const [, id = "", behaviour = ""] = match;
+
+    const text = await readBody(req);
+    const record: RecordedRequest = {
+      method: req.method,
+      path: url.pathname,
+      headers: req.headers,
+      body: safeParse(text),
+      chunks_sent: 0,
+      closed_early: false,
+    };
+    recorded.set(id, [...(recorded.get(id) ?? []), record]);
+    res.on("close", () => {
+      if (!res.writableFinished) record.closed_early = true;
+    });
+    await behave(behaviour, record, req, res);
+  });
+  server.on("connection", (socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  const { port: actual } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${actual}`,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+async function behave(behaviour: string, record: RecordedRequest, req: IncomingMessage, res: ServerResponse) {
+  const body = (record.body ?? {}) as { model?: string; max_tokens?: number; max_completion_tokens?: number };
+  const [kind, a, b] = behaviour.split("-");
+  switch (kind) {
+    case "ok":
+      return json(res, 200, completion(body.model ?? "unknown", `max_tokens=${body.max_tokens ?? "none"}`));
+    case "drip":
+      return drip(res, record, body.model ?? "unknown", Number(a ?? 5), Number(b ?? 100), false);
+    case "cut":
+      return drip(res, record, body.model ?? "unknown", Number(a ?? 2), 20, true);
+    case "status":
+      return json(res, Number(a), { error: { message: `stand-in error ${a}`, type: "stand_in", code: `status_${a}` } });
+    case "echo":
+      return json(res, 401, { error: { message: `Incorrect API key provided: ${req.headers.authorization}` } });
+    case "hang":
+      return; // never answers; the relay's timeout must fire
+    case "reset":
+      req.socket.destroy();
+      return;
+    default:
+      return json(res, 599, { error: { message: `stand-in: unknown behaviour ${behaviour}` } });
+  }
+}
+
+function completion(model: string, content: string) {
+  return {
+    id: "chatcmpl-stand-in",
+    object: "chat.completion",
+    created: Math.floor(Date.now() / 1000),
+    model,
+    choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop", logprobs: null }],
+    usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+  };
+}
+
+async function drip(res: ServerResponse, record: RecordedRequest, model: string, count: number, everyMs: number, cut: boolean) {
+  res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-cache", Connection: "keep-alive" });
+  for (let i = 0; i < count; i++) {
+    if (res.destroyed) return;
+    const chunk = {
+      id: "chatcmpl-stand-in",
+      object: "chat.completion.chunk",
+      created: Math.floor(Date.now() / 1000),
+      model,
+      choices: [{ index: 0, delta: i === 0 ? { role: "assistant", content: `chunk${i}` } : { content: ` chunk${i}` }, finish_reason: null }],
+    };
+    res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+    record.chunks_sent++;
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+  if (cut) {
+    res.destroy();
+    return;
+  }
+  const last = { id: "chatcmpl-stand-in", object: "chat.completion.chunk", created: 0, model, choices: [{ index: 0, delta: {}, finish_reason: "stop" }] };
+  res.end(`data: ${JSON.stringify(last)}\n\ndata: [DONE]\n\n`);
+}
+
+function json(res: ServerResponse, status: number, value: unknown) {
+  res.writeHead(status, { "Content-Type": "application/json" });
+  res.end(JSON.stringify(value));
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function safeParse(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
