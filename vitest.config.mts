@@ -1,4 +1,4 @@
-import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
@@ -7,7 +7,7 @@ export default defineConfig({
       {
         // Integration tests inside workerd, through the Worker's front door, against stand-ins on 127.0.0.1.
         plugins: [
-          cloudflareTest(({ inject }) => ({
+          cloudflareTest(async ({ inject }) => ({
             wrangler: { configPath: "./wrangler.jsonc" },
             miniflare: {
               bindings: {
@@ -15,6 +15,8 @@ export default defineConfig({
                 OPENAI_API_KEY: "sk-test-upstream-key-0123456789",
                 OPENAI_BASE_URL: `${inject("openaiStandIn")}/s/default/ok/v1`,
                 RATE_LIMIT_REQUESTS: "1000",
+                // Applied to D1 by test/apply-migrations.ts before every test file.
+                TEST_MIGRATIONS: await readD1Migrations("./migrations"),
               },
             },
           })),
@@ -23,6 +25,7 @@ export default defineConfig({
           name: "workers",
           include: ["src/**/*.test.ts", "test/integration/**/*.test.ts"],
           globalSetup: ["./test/global-setup.ts"],
+          setupFiles: ["./test/apply-migrations.ts"],
         },
       },
       {

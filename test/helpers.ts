@@ -26,7 +26,15 @@ export function openaiScenario(behaviour: string) {
   const standIn = inject("openaiStandIn");
   return {
     baseUrl: `${standIn}/s/${id}/${behaviour}/v1`,
-    async received(): Promise<Array<{ headers: Record<string, string>; body: Record<string, unknown>; path: string; chunks_sent: number; closed_early: boolean }>> {
+    async received(): Promise<
+      Array<{
+        headers: Record<string, string>;
+        body: Record<string, unknown>;
+        path: string;
+        chunks_sent: number;
+        closed_early: boolean;
+      }>
+    > {
       return (await fetch(`${standIn}/__requests/${id}`)).json();
     },
   };
@@ -36,7 +44,11 @@ export function openaiScenario(behaviour: string) {
  * Sends a request through the Worker's front door. With `vars`, the Worker sees the test's env with those
  * variables replaced (the way an operator's wrangler.jsonc or secrets would differ).
  */
-export async function relay(path: string, init: RequestInit = {}, vars?: Record<string, string | undefined>): Promise<Response> {
+export async function relay(
+  path: string,
+  init: RequestInit = {},
+  vars?: Record<string, string | undefined>,
+): Promise<Response> {
   const request = new Request(`https://relay.test${path}`, init);
   if (!vars) return exports.default.fetch(request);
   const ctx = createExecutionContext();
@@ -47,7 +59,12 @@ export async function relay(path: string, init: RequestInit = {}, vars?: Record<
 
 /** Headers of an authenticated JSON POST from one client IP. */
 export function jsonHeaders(ip: string, extra: Record<string, string> = {}): Record<string, string> {
-  return { "Content-Type": "application/json", "CF-Connecting-IP": ip, Authorization: `Bearer ${RELAY_SECRET}`, ...extra };
+  return {
+    "Content-Type": "application/json",
+    "CF-Connecting-IP": ip,
+    Authorization: `Bearer ${RELAY_SECRET}`,
+    ...extra,
+  };
 }
 
 /** Captures everything the Worker logs while `run` executes (the Worker shares the test's isolate). */

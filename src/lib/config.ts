@@ -1,8 +1,7 @@
 import { z } from "zod";
 import { NotConfigured } from "../errors";
 
-const blankToUndefined = (value: unknown) =>
-  typeof value === "string" && value.trim() === "" ? undefined : value;
+const blankToUndefined = (value: unknown) => (typeof value === "string" && value.trim() === "" ? undefined : value);
 
 /** A required secret or variable: unset or blank is "not set". */
 export const required = () => z.preprocess(blankToUndefined, z.string());
@@ -21,7 +20,13 @@ export const decimal = (fallback: number, min: number, max: number) =>
 /** A comma-separated list; unset or blank is the empty list. */
 export const list = () =>
   z.preprocess(
-    (value) => (typeof value === "string" ? value.split(",").map((item) => item.trim()).filter(Boolean) : []),
+    (value) =>
+      typeof value === "string"
+        ? value
+            .split(",")
+            .map((item) => item.trim())
+            .filter(Boolean)
+        : [],
     z.array(z.string()),
   );
 

@@ -2,7 +2,7 @@ import { createMiddleware } from "hono/factory";
 import { z } from "zod";
 import type { AppEnv } from "../env";
 import { Unauthorized } from "../errors";
-import { required, readConfig } from "../lib/config";
+import { readConfig, required } from "../lib/config";
 import { safeEqual } from "../lib/constant-time";
 
 type SecretName = "RELAY_SECRET" | "CHATGPT_BEARER_TOKEN" | "ADMIN_TOKEN";

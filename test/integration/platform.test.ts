@@ -5,7 +5,11 @@ describe("GET /relay/health", () => {
   it("answers 200 with no secret configured and is never rate limited", async () => {
     const responses = await Promise.all(
       Array.from({ length: 30 }, () =>
-        relay("/relay/health", { headers: { "CF-Connecting-IP": "10.0.0.1" } }, { RELAY_SECRET: undefined, RATE_LIMIT_REQUESTS: "1" }),
+        relay(
+          "/relay/health",
+          { headers: { "CF-Connecting-IP": "10.0.0.1" } },
+          { RELAY_SECRET: undefined, RATE_LIMIT_REQUESTS: "1" },
+        ),
       ),
     );
     expect(responses.map((r) => r.status)).toEqual(Array(30).fill(200));
@@ -42,7 +46,11 @@ describe("origin allowlist and CORS", () => {
   const chatBody = JSON.stringify({ messages: [{ role: "user", content: "hi" }] });
 
   it("refuses an Origin outside ORIGIN_ALLOWLIST with 403 before anything else", async () => {
-    const response = await relay("/v1/chat/completions", { method: "POST", headers: jsonHeaders(uniqueIp(), { Origin: "https://evil.test" }), body: chatBody }, vars);
+    const response = await relay(
+      "/v1/chat/completions",
+      { method: "POST", headers: jsonHeaders(uniqueIp(), { Origin: "https://evil.test" }), body: chatBody },
+      vars,
+    );
     expect(response.status).toBe(403);
     expect(await response.json()).toEqual(errorBody("origin_not_allowed"));
   });
@@ -50,7 +58,14 @@ describe("origin allowlist and CORS", () => {
   it("answers a preflight from an allowed origin with that origin, never *", async () => {
     const response = await relay(
       "/v1/chat/completions",
-      { method: "OPTIONS", headers: { Origin: ORIGIN, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type" } },
+      {
+        method: "OPTIONS",
+        headers: {
+          Origin: ORIGIN,
+          "Access-Control-Request-Method": "POST",
+          "Access-Control-Request-Headers": "authorization,content-type",
+        },
+      },
       vars,
     );
     expect(response.status).toBe(204);
@@ -61,24 +76,40 @@ describe("origin allowlist and CORS", () => {
   });
 
   it("refuses a preflight from another origin", async () => {
-    const response = await relay("/v1/chat/completions", { method: "OPTIONS", headers: { Origin: "https://evil.test", "Access-Control-Request-Method": "POST" } }, vars);
+    const response = await relay(
+      "/v1/chat/completions",
+      { method: "OPTIONS", headers: { Origin: "https://evil.test", "Access-Control-Request-Method": "POST" } },
+      vars,
+    );
     expect(response.status).toBe(403);
     expect(response.headers.get("Access-Control-Allow-Origin")).toBeNull();
   });
 
   it("lets a request without Origin through (server to server)", async () => {
-    const response = await relay("/v1/chat/completions", { method: "POST", headers: jsonHeaders(uniqueIp()), body: chatBody }, vars);
+    const response = await relay(
+      "/v1/chat/completions",
+      { method: "POST", headers: jsonHeaders(uniqueIp()), body: chatBody },
+      vars,
+    );
     expect(response.status).toBe(200);
   });
 
   it("allows an allowed origin and echoes it on the answer", async () => {
-    const response = await relay("/v1/chat/completions", { method: "POST", headers: jsonHeaders(uniqueIp(), { Origin: ORIGIN }), body: chatBody }, vars);
+    const response = await relay(
+      "/v1/chat/completions",
+      { method: "POST", headers: jsonHeaders(uniqueIp(), { Origin: ORIGIN }), body: chatBody },
+      vars,
+    );
     expect(response.status).toBe(200);
     expect(response.headers.get("Access-Control-Allow-Origin")).toBe(ORIGIN);
   });
 
   it("allows any origin when ORIGIN_ALLOWLIST is empty, echoing it", async () => {
-    const response = await relay("/v1/chat/completions", { method: "POST", headers: jsonHeaders(uniqueIp(), { Origin: "https://anyone.test" }), body: chatBody });
+    const response = await relay("/v1/chat/completions", {
+      method: "POST",
+      headers: jsonHeaders(uniqueIp(), { Origin: "https://anyone.test" }),
+      body: chatBody,
+    });
     expect(response.status).toBe(200);
     expect(response.headers.get("Access-Control-Allow-Origin")).toBe("https://anyone.test");
   });

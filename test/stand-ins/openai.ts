@@ -37,7 +37,8 @@ export async function startOpenAIStandIn(port = 0): Promise<{ url: string; serve
       return json(res, 200, recorded.get(url.pathname.slice("/__requests/".length)) ?? []);
     }
     const match = scenarioPath.exec(url.pathname);
-    if (!match || req.method !== "POST") return json(res, 599, { error: { message: `stand-in: no route ${req.method} ${url.pathname}` } });
+    if (!match || req.method !== "POST")
+      return json(res, 599, { error: { message: `stand-in: no route ${req.method} ${url.pathname}` } });
     const [, id = "", behaviour = ""] = match;
 
     const text = await readBody(req);
@@ -108,7 +109,14 @@ function completion(model: string, content: string) {
   };
 }
 
-async function drip(res: ServerResponse, record: RecordedRequest, model: string, count: number, everyMs: number, cut: boolean) {
+async function drip(
+  res: ServerResponse,
+  record: RecordedRequest,
+  model: string,
+  count: number,
+  everyMs: number,
+  cut: boolean,
+) {
   res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-cache", Connection: "keep-alive" });
   for (let i = 0; i < count; i++) {
     if (res.destroyed) return;
@@ -117,7 +125,13 @@ async function drip(res: ServerResponse, record: RecordedRequest, model: string,
       object: "chat.completion.chunk",
       created: Math.floor(Date.now() / 1000),
       model,
-      choices: [{ index: 0, delta: i === 0 ? { role: "assistant", content: `chunk${i}` } : { content: ` chunk${i}` }, finish_reason: null }],
+      choices: [
+        {
+          index: 0,
+          delta: i === 0 ? { role: "assistant", content: `chunk${i}` } : { content: ` chunk${i}` },
+          finish_reason: null,
+        },
+      ],
     };
     res.write(`data: ${JSON.stringify(chunk)}\n\n`);
     record.chunks_sent++;
@@ -127,7 +141,13 @@ async function drip(res: ServerResponse, record: RecordedRequest, model: string,
     res.destroy();
     return;
   }
-  const last = { id: "chatcmpl-stand-in", object: "chat.completion.chunk", created: 0, model, choices: [{ index: 0, delta: {}, finish_reason: "stop" }] };
+  const last = {
+    id: "chatcmpl-stand-in",
+    object: "chat.completion.chunk",
+    created: 0,
+    model,
+    choices: [{ index: 0, delta: {}, finish_reason: "stop" }],
+  };
   res.end(`data: ${JSON.stringify(last)}\n\ndata: [DONE]\n\n`);
 }
 
