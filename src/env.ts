@@ -4,6 +4,8 @@ import type { Logger } from "./lib/log";
 export type Variables = {
   requestId: string;
   clientIp: string;
+  /** SHA-256 of the client IP (hex): what logs and per-IP rate limits use instead of the address. */
+  clientIpHash: string;
   log: Logger;
 };
 

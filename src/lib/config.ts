@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { NotConfigured } from "../errors";
 
 const blankToUndefined = (value: unknown) => (typeof value === "string" && value.trim() === "" ? undefined : value);

@@ -4,12 +4,21 @@ async function sha256(value: string): Promise<ArrayBuffer> {
   return crypto.subtle.digest("SHA-256", encoder.encode(value));
 }
 
+/** Digests of the configured secrets, computed once per isolate rather than once per request. */
+const expectedDigests = new Map<string, Promise<ArrayBuffer>>();
+
 /**
  * Compares two secrets in constant time. Both sides are hashed first so that neither the content nor the
  * length of the expected secret leaks through timing (the same approach as hono's bearer-auth).
  */
 export async function safeEqual(given: string, expected: string): Promise<boolean> {
-  const [a, b] = await Promise.all([sha256(given), sha256(expected)]);
+  let expectedDigest = expectedDigests.get(expected);
+  if (!expectedDigest) {
+    if (expectedDigests.size > 32) expectedDigests.clear();
+    expectedDigest = sha256(expected);
+    expectedDigests.set(expected, expectedDigest);
+  }
+  const [a, b] = await Promise.all([sha256(given), expectedDigest]);
   return crypto.subtle.timingSafeEqual(a, b);
 }
 

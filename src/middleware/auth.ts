@@ -1,5 +1,5 @@
 import { createMiddleware } from "hono/factory";
-import { z } from "zod";
+import * as z from "zod";
 import type { AppEnv } from "../env";
 import { Unauthorized } from "../errors";
 import { readConfig, required } from "../lib/config";

@@ -1,6 +1,6 @@
 import { cors } from "hono/cors";
 import { createMiddleware } from "hono/factory";
-import { z } from "zod";
+import * as z from "zod";
 import type { AppEnv } from "../env";
 import { Forbidden } from "../errors";
 import { list, readConfig } from "../lib/config";

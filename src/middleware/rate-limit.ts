@@ -9,7 +9,7 @@ type RateLimitOptions = {
   scope: string;
   /** Requests allowed per period, read from config per request. */
   limit: (c: Context<AppEnv>) => number;
-  /** What is counted: the client IP by default, or for example a token. Hashed before use. */
+  /** What is counted, for example a token (hashed before use). Default: the client IP. */
   key?: (c: Context<AppEnv>) => string;
   periodMs?: number;
 };
@@ -19,11 +19,11 @@ type RateLimitOptions = {
  * authentication, so guessing a secret is limited too. Adds the IETF draft `RateLimit-Policy` and
  * `RateLimit` headers (draft-ietf-httpapi-ratelimit-headers) to every answer, and `Retry-After` to a 429.
  */
-export function rateLimit({ scope, limit, key = (c) => c.get("clientIp"), periodMs = 60_000 }: RateLimitOptions) {
+export function rateLimit({ scope, limit, key, periodMs = 60_000 }: RateLimitOptions) {
   const windowSeconds = Math.ceil(periodMs / 1000);
   return createMiddleware<AppEnv>(async function rateLimit(c, next) {
     const quota = limit(c);
-    const bucket = `${scope}:${await sha256Hex(key(c))}`;
+    const bucket = `${scope}:${key ? await sha256Hex(key(c)) : c.get("clientIpHash")}`;
     const decision = await c.env.RATE_LIMITER.getByName(bucket).consume(quota, periodMs);
     const headers = {
       "RateLimit-Policy": `"${scope}";q=${quota};w=${windowSeconds}`,

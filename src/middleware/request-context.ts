@@ -14,13 +14,11 @@ export function requestContext() {
     const requestId = crypto.randomUUID();
     // Cloudflare sets CF-Connecting-IP on every request that reaches the Worker; it cannot be spoofed there.
     const clientIp = c.req.header("CF-Connecting-IP") ?? "unknown";
-    const log = new Logger({
-      request_id: requestId,
-      method: c.req.method,
-      ip_hash: (await sha256Hex(clientIp)).slice(0, 16),
-    });
+    const clientIpHash = await sha256Hex(clientIp);
+    const log = new Logger({ request_id: requestId, method: c.req.method, ip_hash: clientIpHash.slice(0, 16) });
     c.set("requestId", requestId);
     c.set("clientIp", clientIp);
+    c.set("clientIpHash", clientIpHash);
     c.set("log", log);
 
     await next();

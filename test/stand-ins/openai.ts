@@ -7,6 +7,7 @@ import type { AddressInfo } from "node:net";
  * Each test picks its own scenario through the base URL it gives the relay, so tests running at once never
  * share state: `http://127.0.0.1:PORT/s/<id>/<behaviour>/v1`. Behaviours:
  *   ok              a chat.completion whose content reports the max_tokens it received
+ *   chat-<n>-<ms>   like a real server: `ok` for a plain request, `drip-<n>-<ms>` for `stream: true`
  *   drip-<n>-<ms>   `stream: true` answer of n chunks, one every ms milliseconds, then [DONE]
  *   status-<code>   an OpenAI-style error body with that status
  *   echo-key-401    a 401 whose message repeats the Authorization header it received
@@ -75,9 +76,12 @@ export async function startOpenAIStandIn(port = 0): Promise<{ url: string; serve
 }
 
 async function behave(behaviour: string, record: RecordedRequest, req: IncomingMessage, res: ServerResponse) {
-  const body = (record.body ?? {}) as { model?: string; max_tokens?: number; max_completion_tokens?: number };
+  const body = (record.body ?? {}) as { model?: string; max_tokens?: number; stream?: boolean };
   const [kind, a, b] = behaviour.split("-");
   switch (kind) {
+    case "chat":
+      if (body.stream) return drip(res, record, body.model ?? "unknown", Number(a ?? 5), Number(b ?? 100), false);
+      return json(res, 200, completion(body.model ?? "unknown", `max_tokens=${body.max_tokens ?? "none"}`));
     case "ok":
       return json(res, 200, completion(body.model ?? "unknown", `max_tokens=${body.max_tokens ?? "none"}`));
     case "drip":

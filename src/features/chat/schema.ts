@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { decimal, integer, list, required, text, url } from "../../lib/config";
 
 /** The LLM relay's variables (DESIGN.md, "Configuration"). */
