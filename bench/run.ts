@@ -116,8 +116,9 @@ const results: Record<string, Record<string, Sample[]>> = {};
 for (const connections of [10, 50]) {
   for (let round = 0; round < rounds; round++) {
     for (const [name, url] of Object.entries(targets)) {
-      const sample = await load(url, connections, seconds);
-      ((results[connections] ??= {})[name] ??= []).push(sample);
+      const byTarget = results[connections] ?? {};
+      results[connections] = byTarget;
+      byTarget[name] = [...(byTarget[name] ?? []), await load(url, connections, seconds)];
     }
   }
 }
@@ -181,7 +182,12 @@ const report = [
 ].join("\n");
 console.log(report);
 writeFileSync(resolve(out, "report.md"), `${report}\n`);
-process.exit(0);
+// A benchmark of failing requests measures nothing: say so and fail.
+const failed = Object.values(results)
+  .flatMap((byTarget) => Object.values(byTarget).flat())
+  .some((s) => s.errors > 0);
+if (failed) console.error("Some requests failed (see the last column): these numbers are not valid.");
+process.exit(failed ? 1 : 0);
 
 async function waitFor(url: string) {
   const deadline = Date.now() + 20_000;
