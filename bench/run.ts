@@ -53,7 +53,7 @@ copyFileSync(resolve(root, "bench/bare-worker.js"), resolve(out, "bare-worker.js
 const standIn = spawn(process.execPath, [resolve(root, "bench/stand-in.ts")], { stdio: ["ignore", "pipe", "inherit"] });
 children.push(standIn);
 const standInUrl = await new Promise<string>((done) =>
-  standIn.stdout?.once("data", (chunk: Buffer) => done(chunk.toString().trim())),
+  standIn.stdout?.once("data", (chunk: Buffer) => done(JSON.parse(chunk.toString()).openai)),
 );
 const upstream = `${standInUrl}/s/bench/chat-4-20/v1`;
 

@@ -1,6 +1,8 @@
-// Runs the OpenAI stand-in in its own process, so that the load generator does not share its event loop.
+// Runs the OpenAI and GitHub stand-ins in a process of their own, so that the load generator does not share
+// their event loop. Prints `{"openai": url, "github": url}` on one line.
+import { startGitHubStandIn } from "../test/stand-ins/github.ts";
 import { startOpenAIStandIn } from "../test/stand-ins/openai.ts";
 
-const standIn = await startOpenAIStandIn();
-process.stdout.write(`${standIn.url}\n`);
-process.on("SIGTERM", () => standIn.close().then(() => process.exit(0)));
+const [openai, github] = await Promise.all([startOpenAIStandIn(), startGitHubStandIn()]);
+process.stdout.write(`${JSON.stringify({ openai: openai.url, github: github.url })}\n`);
+process.on("SIGTERM", () => Promise.all([openai.close(), github.close()]).then(() => process.exit(0)));

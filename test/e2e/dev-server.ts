@@ -1,10 +1,12 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 const root = resolve(import.meta.dirname, "../..");
+const wranglerBin = resolve(root, "node_modules/wrangler/bin/wrangler.js");
+const quietEnv = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" };
 
 /** A free TCP port on 127.0.0.1. */
 export async function freePort(): Promise<number> {
@@ -18,44 +20,39 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** A running `wrangler dev`: its URL, the pid of the wrangler process, and how to stop it. */
+export type DevServer = { url: string; pid: number; stop(): Promise<void> };
+
 /**
  * Starts the relay with `wrangler dev` on 127.0.0.1, with its own secrets file and state folder (so the
  * developer's .dev.vars and .wrangler/state are untouched), and waits until /relay/health answers.
+ * With `migrate`, the D1 migrations are applied to that state folder first.
  */
-export async function startDevServer(secrets: Record<string, string>): Promise<{ url: string; stop(): Promise<void> }> {
+export async function startDevServer(secrets: Record<string, string>, { migrate = false } = {}): Promise<DevServer> {
   const dir = mkdtempSync(join(tmpdir(), "relay-e2e-"));
   const envFile = join(dir, ".env");
+  const state = join(dir, "state");
   writeFileSync(
     envFile,
     Object.entries(secrets)
-      .map(([key, value]) => `${key}=${value}`)
-      .join("\n"),
+      .map(([key, value]) => `${key}=${value}\n`)
+      .join(""),
   );
+  if (migrate) {
+    const args = [wranglerBin, "d1", "migrations", "apply", "DB", "--local", "--persist-to", state];
+    execFileSync(process.execPath, args, { cwd: root, env: quietEnv, stdio: "ignore" });
+  }
   const [port, inspectorPort] = [await freePort(), await freePort()];
   const child: ChildProcess = spawn(
     process.execPath,
     [
-      resolve(root, "node_modules/wrangler/bin/wrangler.js"),
+      wranglerBin,
       "dev",
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--inspector-port",
-      String(inspectorPort),
-      "--env-file",
-      envFile,
-      "--persist-to",
-      join(dir, "state"),
-      "--show-interactive-dev-session=false",
-      "--log-level",
-      "warn",
+      ...["--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort)],
+      ...["--env-file", envFile, "--persist-to", state],
+      ...["--show-interactive-dev-session=false", "--log-level", "warn"],
     ],
-    {
-      cwd: root,
-      env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
+    { cwd: root, env: quietEnv, stdio: ["ignore", "pipe", "pipe"] },
   );
   let output = "";
   child.stdout?.on("data", (chunk) => (output += chunk));
@@ -72,10 +69,9 @@ export async function startDevServer(secrets: Record<string, string>): Promise<{
     rmSync(dir, { recursive: true, force: true });
   };
   const deadline = Date.now() + 45_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) break;
+  while (Date.now() < deadline && child.exitCode === null) {
     try {
-      if ((await fetch(`${url}/relay/health`)).ok) return { url, stop };
+      if ((await fetch(`${url}/relay/health`)).ok) return { url, pid: child.pid ?? 0, stop };
     } catch {
       // not listening yet
     }

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../../env";
 import { readConfig } from "../../lib/config";
+import { watchStream } from "../../lib/watch-stream";
 import { requireToken } from "../../middleware/auth";
 import { limitBody, readJson } from "../../middleware/json-body";
 import { rateLimit } from "../../middleware/rate-limit";
@@ -27,7 +28,12 @@ chat.on(
       { baseUrl: config.OPENAI_BASE_URL, apiKey: config.OPENAI_API_KEY, timeoutMs: config.OPENAI_TIMEOUT_MS },
       JSON.stringify(request),
     );
-    c.get("log").set({ upstream_status: upstream.status });
-    return upstream;
+    const log = c.get("log");
+    log.set({ upstream_status: upstream.status });
+    if (!upstream.body) return upstream;
+    const body = watchStream(upstream.body, (end) => {
+      if (end !== "complete") log.event(end === "upstream_broke" ? "warn" : "info", `chat stream ended: ${end}`);
+    });
+    return new Response(body, upstream);
   },
 );
