@@ -91,6 +91,71 @@ export class UpstreamTimeout extends RelayError {
   }
 }
 
+/** 429 because an upstream (GitHub) is rate limiting the relay; `Retry-After` says when to try again. */
+export class UpstreamRateLimited extends RelayError {
+  constructor(upstream: string, retryAfterSeconds: number) {
+    super(429, "upstream_rate_limited", `${upstream} is rate limiting the relay; retry in ${retryAfterSeconds} s`, {
+      "Retry-After": String(retryAfterSeconds),
+    });
+  }
+}
+
+/** 502 for an upstream's error answer; the message is the upstream's own, with no secret in it. */
+export class UpstreamFailed extends RelayError {
+  constructor(upstream: string, status: number, upstreamMessage: string) {
+    super(502, "upstream_error", `${upstream} answered ${status}: ${upstreamMessage}`);
+  }
+}
+
+/**
+ * 503 for a webhook the relay cannot apply yet because it refers to something not recorded (a Stripe
+ * subscription whose checkout has not arrived): the sender retries later, and deliveries may come out of order.
+ */
+export class RetryLater extends RelayError {
+  constructor(message: string, retryAfterSeconds = 60) {
+    super(503, "retry_later", message, { "Retry-After": String(retryAfterSeconds) });
+  }
+}
+
+/** 402 for a caller who may not read something; `details` (the payment links that would help) join the body. */
+export class PaymentRequired extends RelayError {
+  constructor(
+    message: string,
+    readonly details: Record<string, unknown>,
+  ) {
+    super(402, "payment_required", message);
+  }
+
+  override toResponse(): Response {
+    const base = super.toResponse();
+    const body: ErrorBody = { success: false, error: { code: this.code, message: this.message } };
+    return new Response(JSON.stringify({ ...body, ...this.details }), { status: 402, headers: base.headers });
+  }
+}
+
+/** 411: a streamed upload must say its size up front (R2 stores only bodies of known length). */
+export class LengthRequired extends RelayError {
+  constructor() {
+    super(411, "length_required", "Content-Length is required");
+  }
+}
+
+/** 412 for a failed `If-Match` or `If-Unmodified-Since` (RFC 9110 §13.1.1, §13.1.4). */
+export class PreconditionFailed extends RelayError {
+  constructor() {
+    super(412, "precondition_failed", "The item does not match If-Match or If-Unmodified-Since");
+  }
+}
+
+/** 416 with `Content-Range: bytes *\/size` (RFC 9110 §15.5.17). */
+export class RangeNotSatisfiable extends RelayError {
+  constructor(size: number) {
+    super(416, "range_not_satisfiable", `The Range header does not fit the item's ${size} bytes`, {
+      "Content-Range": `bytes */${size}`,
+    });
+  }
+}
+
 /** 503 naming the missing or malformed variable, never its value. */
 export class NotConfigured extends RelayError {
   constructor(variable: string, problem = "is not set") {

@@ -1,8 +1,15 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { auditRoutes } from "./audit/routes";
 import type { AppEnv } from "./env";
 import { InternalError, MethodNotAllowed, NotFound, RelayError } from "./errors";
+import { billing } from "./features/billing/routes";
 import { chat } from "./features/chat/routes";
+import { connector } from "./features/connector/routes";
+import { entitlements } from "./features/ledger/routes";
+import { webhooks } from "./features/ledger/webhook-routes";
+import { library } from "./features/library/routes";
+import { trigger } from "./features/trigger/routes";
 import { allowedMethods } from "./lib/allowed-methods";
 import { originPolicy } from "./middleware/origin";
 import { requestContext } from "./middleware/request-context";
@@ -17,6 +24,13 @@ app.get("/relay/health", (c) => c.json({ status: "ok" }));
 app.use(originPolicy());
 
 app.route("/", chat);
+app.route("/", connector);
+app.route("/", trigger);
+app.route("/", auditRoutes);
+app.route("/", billing);
+app.route("/", entitlements);
+app.route("/", webhooks);
+app.route("/", library);
 
 app.notFound((c) => {
   const allowed = allowedMethods(app.routes, c.req.path);

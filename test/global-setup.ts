@@ -1,9 +1,14 @@
 import type { TestProject } from "vitest/node";
+import { startGitHubStandIn } from "./stand-ins/github";
+import { startJwksStandIn } from "./stand-ins/jwks";
 import { startOpenAIStandIn } from "./stand-ins/openai";
 
 declare module "vitest" {
   export interface ProvidedContext {
     openaiStandIn: string;
+    githubStandIn: string;
+    jwksStandIn: string;
+    jwksPrivateKey: Record<string, string>;
   }
 }
 
@@ -11,7 +16,14 @@ declare module "vitest" {
 export default async function setup(project: TestProject) {
   const openai = await startOpenAIStandIn();
   project.provide("openaiStandIn", openai.url);
+  const github = await startGitHubStandIn();
+  project.provide("githubStandIn", github.url);
+  const jwks = await startJwksStandIn();
+  project.provide("jwksStandIn", jwks.url);
+  project.provide("jwksPrivateKey", jwks.privateKey);
   return async () => {
     await openai.close();
+    await github.close();
+    await jwks.close();
   };
 }

@@ -87,3 +87,38 @@ export async function captureLogs<T>(run: () => Promise<T>): Promise<{ result: T
 export function errorBody(code: string, message?: string) {
   return { success: false, error: { code, message: message ?? (expect.any(String) as unknown as string) } };
 }
+
+export const CHATGPT_BEARER_TOKEN = "test-chatgpt-token";
+export const GITHUB_TOKEN = "ghp_test-github-token-0123456789";
+
+/** What the GitHub stand-in recorded for one request (see test/stand-ins/github.ts). */
+export type GitHubRequest = {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  headers: Record<string, string>;
+  body: unknown;
+};
+
+/** A scenario on the GitHub stand-in: the GITHUB_API_URL to give the relay and what the stand-in received. */
+export function githubScenario(behaviour = "ok", id = uniqueId("github")) {
+  const standIn = inject("githubStandIn");
+  return {
+    id,
+    apiUrl: `${standIn}/s/${id}/${behaviour}`,
+    async received(): Promise<GitHubRequest[]> {
+      return (await fetch(`${standIn}/__requests/${id}`)).json();
+    },
+  };
+}
+
+/** The audit rows one request wrote (D1 `audit_log`, matched by its X-Request-Id). */
+export async function auditRowsOf(response: Response) {
+  const requestId = response.headers.get("X-Request-Id");
+  const { results } = await env.DB.prepare(
+    "SELECT actor, action, target, outcome, dry_run FROM audit_log WHERE request_id = ? ORDER BY id",
+  )
+    .bind(requestId)
+    .all();
+  return results;
+}

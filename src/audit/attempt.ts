@@ -1,0 +1,56 @@
+import { createMiddleware } from "hono/factory";
+import type { Variables } from "../env";
+import { RelayError } from "../errors";
+import { writeAudit } from "./log";
+
+/** What a handler tells the audit trail about its attempt; a refusal before the handler keeps the defaults. */
+export type AuditDraft = { target: string; dryRun: boolean; outcome?: string };
+
+/** The context of a route audited with `auditAttempt()`: the draft sits at `c.get("audit")`. */
+export type AuditedEnv = { Bindings: Env; Variables: Variables & { audit: AuditDraft } };
+
+type AuditAttemptOptions = {
+  actor: string;
+  action: string;
+  /** The target known from configuration, before the body is read (the handler refines it). */
+  target: (env: Env) => string;
+};
+
+/**
+ * Writes one audit row for every attempt on a route, whatever answers it: the handler's success, or a
+ * refusal by a middleware after this one (IP allowlist, rate limit, auth, validation) or an upstream
+ * failure. It sits first on the route so that refusals are recorded too (DESIGN.md, "Conventions").
+ * Outcome: the handler's, else "ok" for a success, "refused:<code>" for 4xx, "failed:<code>" for 5xx.
+ */
+export function auditAttempt({ actor, action, target }: AuditAttemptOptions) {
+  return createMiddleware<AuditedEnv>(async function auditAttempt(c, next) {
+    const draft: AuditDraft = { target: target(c.env), dryRun: false };
+    c.set("audit", draft);
+    await next();
+    const outcome = draft.outcome ?? outcomeOf(c.res.status, c.error);
+    try {
+      await writeAudit(c.env.DB, {
+        at: new Date(),
+        actor,
+        action,
+        target: draft.target,
+        outcome,
+        dryRun: draft.dryRun,
+        requestId: c.get("requestId"),
+      });
+    } catch (error) {
+      // The answer stands (the GitHub call already happened); the missing row must be visible in the logs.
+      c.get("log").event("error", "audit write failed", {
+        action,
+        outcome,
+        error: error instanceof Error ? error.name : "unknown",
+      });
+    }
+  });
+}
+
+function outcomeOf(status: number, error: Error | undefined): string {
+  if (status < 400) return "ok";
+  const code = error instanceof RelayError ? error.code : "internal_error";
+  return `${status < 500 ? "refused" : "failed"}:${code}`;
+}

@@ -1,0 +1,46 @@
+import { type Context, Hono } from "hono";
+import type { AppEnv } from "../../env";
+import { Forbidden, NotConfigured, NotFound } from "../../errors";
+import { validate } from "../../middleware/json-body";
+import { userIdFrom } from "../../middleware/user-auth";
+import { paymentLink, readLink, skuVariable, tierVariable } from "./links";
+import { publicRateLimit } from "./public-limit";
+import { billingQuery, storeQuery } from "./schema";
+
+/** Payment links for subscriptions and the store: public, rate limited per IP. */
+export const billing = new Hono<AppEnv>();
+
+/** The user to credit: a verified JWT's `sub` wins; a `user_id` naming someone else is refused. */
+async function buyer(c: Context<AppEnv>, queried: string | undefined): Promise<string | undefined> {
+  const verified = await userIdFrom(c);
+  if (verified !== undefined && queried !== undefined && queried !== verified) {
+    throw new Forbidden("user_id does not match the user token", "user_mismatch");
+  }
+  return verified ?? queried;
+}
+
+billing.get("/billing/link", publicRateLimit(), async (c) => {
+  const query = validate(billingQuery, c.req.query());
+  const variable = tierVariable(query.tier);
+  const link = readLink(c.env, variable);
+  if (link === undefined) throw new NotConfigured(variable);
+  return c.json({
+    success: true,
+    tier: query.tier,
+    payment_link: paymentLink(link, variable, await buyer(c, query.user_id)),
+    message: "Redirect user to this payment link to complete subscription",
+  });
+});
+
+billing.get("/store/link", publicRateLimit(), async (c) => {
+  const query = validate(storeQuery, c.req.query());
+  const variable = skuVariable(query.sku);
+  const link = readLink(c.env, variable);
+  if (link === undefined) throw new NotFound(`No payment link for SKU ${query.sku}`, "unknown_sku");
+  return c.json({
+    success: true,
+    sku: query.sku,
+    payment_link: paymentLink(link, variable, await buyer(c, query.user_id)),
+    message: "Redirect user to this payment link to complete purchase",
+  });
+});

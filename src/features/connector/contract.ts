@@ -1,0 +1,107 @@
+import { createRoute } from "@hono/zod-openapi";
+import type * as z from "zod";
+import {
+  commentRequest,
+  commentResponse,
+  dispatchRequest,
+  dispatchResponse,
+  errorResponse,
+  labelRequest,
+  labelResponse,
+  listRequest,
+  listResponse,
+} from "./schema";
+
+/** The name of the bearer security scheme in /openapi.json. */
+export const SECURITY_SCHEME = "bearerAuth";
+
+const errors = (extra: Record<number, string>) => {
+  const described: Record<number, string> = {
+    400: "Invalid input; the message names the field.",
+    401: "Missing or wrong bearer token.",
+    403: "The repository is not in the relay's allowlist.",
+    429: "Rate limited; retry after the Retry-After seconds.",
+    502: "GitHub failed or refused; the message is GitHub's.",
+    503: "The relay is not configured.",
+    504: "GitHub did not answer in time.",
+    ...extra,
+  };
+  return Object.fromEntries(
+    Object.entries(described).map(([status, description]) => [
+      status,
+      { description, content: { "application/json": { schema: errorResponse } } },
+    ]),
+  );
+};
+
+function connectorRoute<Req extends z.ZodType, Res extends z.ZodType>(options: {
+  path: string;
+  operationId: string;
+  summary: string;
+  description: string;
+  consequential: boolean;
+  request: Req;
+  response: Res;
+}) {
+  return createRoute({
+    method: "post",
+    path: options.path,
+    operationId: options.operationId,
+    summary: options.summary,
+    description: options.description,
+    security: [{ [SECURITY_SCHEME]: [] }],
+    request: { body: { required: true, content: { "application/json": { schema: options.request } } } },
+    responses: {
+      200: { description: "Success.", content: { "application/json": { schema: options.response } } },
+      ...errors({}),
+    },
+    // ChatGPT asks the user to confirm before a consequential call (OpenAI, "GPT Actions" docs).
+    "x-openai-isConsequential": options.consequential,
+  });
+}
+
+/**
+ * The four connector routes: the handlers in routes.ts validate with these request schemas and
+ * /openapi.json is generated from the same objects, so the contract cannot drift.
+ */
+export const connectorRoutes = {
+  dispatch: connectorRoute({
+    path: "/chatgpt/dispatch",
+    operationId: "dispatchTask",
+    summary: "Start a Hivemind task",
+    description:
+      "Sends a repository_dispatch event to an allowed repository, which starts the GitHub Actions workflow listening for that event type. Use it to hand a task to Hivemind.",
+    consequential: true,
+    request: dispatchRequest,
+    response: dispatchResponse,
+  }),
+  list: connectorRoute({
+    path: "/chatgpt/prs/list",
+    operationId: "listPullRequests",
+    summary: "List pull requests",
+    description:
+      "Lists pull requests of an allowed repository, trimmed to number, title, state, author, branches, labels, link and times. has_more tells whether another page exists.",
+    consequential: false,
+    request: listRequest,
+    response: listResponse,
+  }),
+  comment: connectorRoute({
+    path: "/chatgpt/prs/comment",
+    operationId: "commentOnPullRequest",
+    summary: "Comment on a pull request",
+    description: "Adds a comment to a pull request of an allowed repository. It never edits or deletes comments.",
+    consequential: true,
+    request: commentRequest,
+    response: commentResponse,
+  }),
+  label: connectorRoute({
+    path: "/chatgpt/prs/label",
+    operationId: "labelPullRequest",
+    summary: "Add labels to a pull request",
+    description:
+      "Adds labels to a pull request of an allowed repository and returns all its labels. Existing labels stay; nothing is removed.",
+    consequential: true,
+    request: labelRequest,
+    response: labelResponse,
+  }),
+};

@@ -1,0 +1,69 @@
+import type { Tier } from "./schema";
+
+/** Where a ledger event came from; `(source, source_event_id)` is unique. */
+export type Source = "admin" | "stripe" | "payment" | "kv";
+
+/** One change to a user's entitlements. */
+export type Change =
+  | { type: "grant" | "renew"; entitlement: "subscription"; tier: Tier; expiresAt?: Date }
+  | { type: "grant"; entitlement: "purchase"; sku: string }
+  | { type: "cancel"; entitlement: "subscription"; tier?: Tier; endsAt: Date }
+  | { type: "revoke"; entitlement: "subscription"; tier: Tier; reason: string }
+  | { type: "revoke"; entitlement: "purchase"; sku: string; reason: string };
+
+/** A change with its origin: the id the source gave it makes a redelivery a no-op. */
+export type LedgerRecord = {
+  userId: string;
+  source: Exclude<Source, "kv">;
+  sourceEventId: string;
+  /** The audit actor: "admin", "stripe", "payment". */
+  actor: string;
+  requestId?: string;
+  change: Change;
+};
+
+/** A row of `ledger_events` as D1 returns it. */
+export type EventRow = {
+  id: number;
+  user_id: string;
+  type: string;
+  entitlement: string;
+  tier: string | null;
+  sku: string | null;
+  expires_at: string | null;
+  reason: string | null;
+  source: string;
+  source_event_id: string;
+  created_at: string;
+};
+
+/** An event as `GET /entitlements/history` shows it: absent fields are left out, not null. */
+export type HistoryEvent = {
+  id: number;
+  type: string;
+  entitlement: string;
+  source: string;
+  source_event_id: string;
+  tier?: string;
+  sku?: string;
+  expires_at?: string;
+  reason?: string;
+  created_at: string;
+};
+
+/** Maps a `ledger_events` row to its public shape. */
+export function toHistoryEvent(row: EventRow): HistoryEvent {
+  const event: HistoryEvent = {
+    id: row.id,
+    type: row.type,
+    entitlement: row.entitlement,
+    source: row.source,
+    source_event_id: row.source_event_id,
+    created_at: row.created_at,
+  };
+  if (row.tier !== null) event.tier = row.tier;
+  if (row.sku !== null) event.sku = row.sku;
+  if (row.expires_at !== null) event.expires_at = row.expires_at;
+  if (row.reason !== null) event.reason = row.reason;
+  return event;
+}

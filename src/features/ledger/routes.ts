@@ -1,0 +1,123 @@
+import { type Context, Hono } from "hono";
+import type { AppEnv } from "../../env";
+import { Forbidden, InternalError, NotFound, Unauthorized } from "../../errors";
+import { readConfig } from "../../lib/config";
+import { safeEqual } from "../../lib/constant-time";
+import { bearerToken, requireToken } from "../../middleware/auth";
+import { limitBody, readJson, validate } from "../../middleware/json-body";
+import { rateLimit } from "../../middleware/rate-limit";
+import { looksLikeJwt, userJwtConfig, verifyUserJwt } from "../../middleware/user-auth";
+import { publicRateLimit, publicRateLimitValue } from "../billing/public-limit";
+import type { Change } from "./events";
+import type { Ledger } from "./kv-import";
+import { readEntitlements, readHistory } from "./read";
+import { recordChange } from "./record";
+import { checkConfig, grantBody, revokeBody, userQuery } from "./schema";
+
+/** The entitlement routes: a check for users, grant/revoke/history for the admin. */
+export const entitlements = new Hono<AppEnv>();
+
+/** The ledger's bindings. */
+export function ledgerOf(env: Env): Ledger {
+  return { db: env.DB, kv: env.ENTITLEMENTS_KV };
+}
+
+/**
+ * Who may read `userId`'s entitlements: ADMIN_TOKEN (anyone), a user JWT whose `sub` is `userId` (else 403),
+ * or nobody without a credential (401) unless ENTITLEMENTS_PUBLIC_CHECK=true. A credential that is sent is
+ * always checked, even in public mode.
+ */
+async function authorizeCheck(c: Context<AppEnv>, userId: string, now: Date): Promise<string> {
+  const config = readConfig(c.env, checkConfig);
+  const token = bearerToken(c.req.header("Authorization"));
+  if (token === undefined) {
+    if (config.ENTITLEMENTS_PUBLIC_CHECK) return "public";
+    throw new Unauthorized("ADMIN_TOKEN or a user token is required");
+  }
+  if (config.ADMIN_TOKEN !== undefined && (await safeEqual(token, config.ADMIN_TOKEN))) return "admin";
+  if (!looksLikeJwt(token)) throw new Unauthorized();
+  const subject = await verifyUserJwt(readConfig(c.env, userJwtConfig), token, now);
+  if (subject !== userId) throw new Forbidden("This user token belongs to another user", "user_mismatch");
+  return "user";
+}
+
+const adminOnly = [
+  // Admin routes get their own per-IP bucket of the same size: guessing ADMIN_TOKEN is rate limited too.
+  rateLimit({ scope: "admin", limit: publicRateLimitValue }),
+  requireToken({ secret: "ADMIN_TOKEN" }),
+] as const;
+
+entitlements.get("/entitlements/check", publicRateLimit(), async (c) => {
+  const { user_id } = validate(userQuery, c.req.query());
+  const now = new Date();
+  c.get("log").set({ caller: await authorizeCheck(c, user_id, now) });
+  const found = await readEntitlements(c.env.DB, c.env.ENTITLEMENTS_KV, user_id, now);
+  return c.json({
+    success: true,
+    user_id,
+    ...found,
+    message: found.has_access ? "User has active access" : "User has no active access",
+  });
+});
+
+entitlements.post("/entitlements/grant", ...adminOnly, limitBody(), async (c) => {
+  const body = await readJson(c, grantBody);
+  const change: Change =
+    body.type === "subscription"
+      ? {
+          type: "grant",
+          entitlement: "subscription",
+          tier: body.tier,
+          expiresAt: body.expires_at === undefined ? undefined : new Date(body.expires_at),
+        }
+      : { type: "grant", entitlement: "purchase", sku: body.sku };
+  const requestId = c.get("requestId");
+  const record = {
+    userId: body.user_id,
+    source: "admin" as const,
+    sourceEventId: requestId,
+    actor: "admin",
+    requestId,
+  };
+  const outcome = await recordChange(ledgerOf(c.env), { ...record, change }, new Date());
+  // The request id is the event id, so a duplicate here would mean a broken id generator.
+  if (outcome.status !== "applied") throw new InternalError();
+  return c.json({ success: true, user_id: body.user_id, event: outcome.event, message: "Entitlement granted" });
+});
+
+entitlements.post("/entitlements/revoke", ...adminOnly, limitBody(), async (c) => {
+  const body = await readJson(c, revokeBody);
+  const now = new Date();
+  const ledger = ledgerOf(c.env);
+  // Read only to answer 404 for nothing to revoke; the revocation itself is conditional inside the batch.
+  const held = await readEntitlements(ledger.db, ledger.kv, body.user_id, now);
+  const change: Change =
+    body.type === "subscription"
+      ? { type: "revoke", entitlement: "subscription", tier: body.tier, reason: body.reason }
+      : { type: "revoke", entitlement: "purchase", sku: body.sku, reason: body.reason };
+  const holds =
+    body.type === "subscription"
+      ? held.subscription !== null && held.subscription.status !== "revoked" && held.subscription.tier === body.tier
+      : held.purchases.some((purchase) => purchase.sku === body.sku);
+  if (!holds) {
+    const what = body.type === "subscription" ? `${body.tier} subscription` : `purchase of ${body.sku}`;
+    throw new NotFound(`User ${body.user_id} has no unrevoked ${what}`, "entitlement_not_found");
+  }
+  const requestId = c.get("requestId");
+  const record = {
+    userId: body.user_id,
+    source: "admin" as const,
+    sourceEventId: requestId,
+    actor: "admin",
+    requestId,
+  };
+  const outcome = await recordChange(ledger, { ...record, change }, now);
+  if (outcome.status !== "applied") throw new InternalError();
+  return c.json({ success: true, user_id: body.user_id, event: outcome.event, message: "Entitlement revoked" });
+});
+
+entitlements.get("/entitlements/history", ...adminOnly, async (c) => {
+  const { user_id } = validate(userQuery, c.req.query());
+  const events = await readHistory(c.env.DB, c.env.ENTITLEMENTS_KV, user_id, new Date());
+  return c.json({ success: true, user_id, events });
+});

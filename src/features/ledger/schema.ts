@@ -1,0 +1,68 @@
+import * as z from "zod";
+
+/** Subscription tiers and how many months one period runs. */
+export const TIER_MONTHS = { monthly: 1, quarterly: 3, yearly: 12 } as const;
+export const tier = z.enum(["monthly", "quarterly", "yearly"]);
+export type Tier = z.output<typeof tier>;
+
+/** A SKU as the store accepts it (DESIGN.md, "Billing and store"). */
+export const sku = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 letters, digits, _ or -");
+
+/** A user id; the same pattern Stripe accepts for `client_reference_id`, which it drops silently otherwise. */
+export const userId = z.string().regex(/^[A-Za-z0-9_-]{1,200}$/, "must be 1-200 letters, digits, _ or -");
+
+/** An ISO 8601 time with an offset, stored in one canonical form (`toISOString`) so text order is time order. */
+export const isoTime = z.iso
+  .datetime({ offset: true })
+  .transform((value) => new Date(value).toISOString())
+  .refine((value) => value.length === 24, "must lie between years 0000 and 9999");
+
+/** A reason for a revocation: shown in history and the audit log. */
+const reason = z.string().trim().min(1).max(500);
+
+export const userQuery = z.object({ user_id: userId });
+
+/** `POST /entitlements/grant`. */
+export const grantBody = z.discriminatedUnion("type", [
+  z.strictObject({ user_id: userId, type: z.literal("subscription"), tier, expires_at: isoTime.optional() }),
+  z.strictObject({ user_id: userId, type: z.literal("purchase"), sku }),
+]);
+
+/** `POST /entitlements/revoke`. */
+export const revokeBody = z.discriminatedUnion("type", [
+  z.strictObject({ user_id: userId, type: z.literal("subscription"), tier, reason }),
+  z.strictObject({ user_id: userId, type: z.literal("purchase"), sku, reason }),
+]);
+
+/** The body of `POST /webhooks/payment` (Standard Webhooks), for any provider other than Stripe. */
+export const paymentEvent = z.discriminatedUnion("type", [
+  z.object({
+    type: z.enum(["subscription.activated", "subscription.renewed"]),
+    user_id: userId,
+    tier,
+    expires_at: isoTime.optional(),
+  }),
+  z.object({
+    type: z.literal("subscription.canceled"),
+    user_id: userId,
+    tier: tier.optional(),
+    expires_at: isoTime.optional(),
+  }),
+  z.object({ type: z.enum(["purchase.completed", "purchase.refunded"]), user_id: userId, sku }),
+]);
+export type PaymentEvent = z.output<typeof paymentEvent>;
+
+const flag = () =>
+  z.preprocess(
+    (value) => (typeof value === "string" ? value.trim().toLowerCase() || undefined : value),
+    z
+      .enum(["true", "false"])
+      .default("false")
+      .transform((value) => value === "true"),
+  );
+
+/** Who may call `GET /entitlements/check` without a credential, and the public quota. */
+export const checkConfig = z.object({
+  ENTITLEMENTS_PUBLIC_CHECK: flag(),
+  ADMIN_TOKEN: z.preprocess((v) => (typeof v === "string" && v.trim() !== "" ? v : undefined), z.string().optional()),
+});
