@@ -1,4 +1,4 @@
-import { createRoute } from "@hono/zod-openapi";
+import type { RouteConfig } from "@asteasolutions/zod-to-openapi";
 import type * as z from "zod";
 import {
   commentRequest,
@@ -43,7 +43,7 @@ function connectorRoute<Req extends z.ZodType, Res extends z.ZodType>(options: {
   request: Req;
   response: Res;
 }) {
-  return createRoute({
+  return {
     method: "post",
     path: options.path,
     operationId: options.operationId,
@@ -57,7 +57,7 @@ function connectorRoute<Req extends z.ZodType, Res extends z.ZodType>(options: {
     },
     // ChatGPT asks the user to confirm before a consequential call (OpenAI, "GPT Actions" docs).
     "x-openai-isConsequential": options.consequential,
-  });
+  } satisfies RouteConfig;
 }
 
 /**
