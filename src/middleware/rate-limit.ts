@@ -10,7 +10,7 @@ type RateLimitOptions = {
   /** Requests allowed per period, read from config per request. */
   limit: (c: Context<AppEnv>) => number;
   /** What is counted, for example a token (hashed before use). Default: the client IP. */
-  key?: (c: Context<AppEnv>) => string;
+  key?: (c: Context<AppEnv>) => string | Promise<string>;
   periodMs?: number;
 };
 
@@ -23,7 +23,7 @@ export function rateLimit({ scope, limit, key, periodMs = 60_000 }: RateLimitOpt
   const windowSeconds = Math.ceil(periodMs / 1000);
   return createMiddleware<AppEnv>(async function rateLimit(c, next) {
     const quota = limit(c);
-    const bucket = `${scope}:${key ? await sha256Hex(key(c)) : c.get("clientIpHash")}`;
+    const bucket = `${scope}:${key ? await sha256Hex(await key(c)) : c.get("clientIpHash")}`;
     const decision = await c.env.RATE_LIMITER.getByName(bucket).consume(quota, periodMs);
     const headers = {
       "RateLimit-Policy": `"${scope}";q=${quota};w=${windowSeconds}`,

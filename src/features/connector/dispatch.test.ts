@@ -142,4 +142,15 @@ describe("POST /chatgpt/dispatch", () => {
     expect(Number(last?.headers.get("Retry-After"))).toBeGreaterThan(0);
     expect(last?.headers.get("RateLimit-Policy")).toBe('"connector";q=2;w=60');
   });
+
+  it("counts wrong tokens against the IP, so a new guess each time is limited too", async () => {
+    const vars = { CONNECTOR_RATE_LIMIT: "2" };
+    const ip = uniqueIp();
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const { response } = await postConnector(PATH, valid, { token: `guess-${i}`, vars, ip });
+      statuses.push(response.status);
+    }
+    expect(statuses).toEqual([401, 401, 429]);
+  });
 });

@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { type AuditedEnv, auditAttempt } from "../../audit/attempt";
 import { Forbidden, InvalidRequest } from "../../errors";
 import { readConfig } from "../../lib/config";
+import { safeEqual } from "../../lib/constant-time";
 import { bearerToken, requireToken } from "../../middleware/auth";
 import { limitBody, readJson } from "../../middleware/json-body";
 import { rateLimit } from "../../middleware/rate-limit";
@@ -28,11 +29,17 @@ import {
 /** Kora: the ChatGPT Actions connector (four routes) and its generated /openapi.json. */
 export const connector = new Hono<AuditedEnv>();
 
-// Per presented token (DESIGN.md); a request without one counts against its IP. Runs before auth.
+// Per token (DESIGN.md), before auth. Only the configured token gets a bucket of its own: anything else counts
+// against the client's IP, so guessing with a new token on every request is limited like any other guess.
 const limit = rateLimit({
   scope: "connector",
   limit: (c) => readConfig(c.env, connectorLimitConfig).CONNECTOR_RATE_LIMIT,
-  key: (c) => bearerToken(c.req.header("Authorization")) ?? c.get("clientIp"),
+  key: async (c) => {
+    const token = bearerToken(c.req.header("Authorization"));
+    const expected = c.env.CHATGPT_BEARER_TOKEN;
+    const valid = token !== undefined && Boolean(expected) && (await safeEqual(token, expected));
+    return valid ? `token:${token}` : `ip:${c.get("clientIp")}`;
+  },
 });
 const auth = requireToken({ secret: "CHATGPT_BEARER_TOKEN" });
 const audited = (action: string) => auditAttempt({ actor: "chatgpt", action, target: () => "unknown" });
