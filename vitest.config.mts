@@ -42,6 +42,8 @@ export default defineConfig({
         test: {
           name: "workers",
           include: ["src/**/*.test.ts", "test/integration/**/*.test.ts"],
+          // The Worker logs one line per request; show them only for a failing test.
+          silent: "passed-only",
           globalSetup: ["./test/global-setup.ts"],
           setupFiles: ["./test/apply-migrations.ts"],
         },

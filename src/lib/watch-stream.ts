@@ -6,7 +6,10 @@ export type StreamEnd = "complete" | "client_cancelled" | "upstream_broke";
  * the client's stream (the client sees the answer end in an error, never a hang); a client that goes away
  * cancels the upstream read, which closes the upstream connection.
  */
-export function watchStream(body: ReadableStream<Uint8Array>, onEnd: (end: StreamEnd) => void): ReadableStream<Uint8Array> {
+export function watchStream(
+  body: ReadableStream<Uint8Array>,
+  onEnd: (end: StreamEnd) => void,
+): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   return new ReadableStream<Uint8Array>(
     {

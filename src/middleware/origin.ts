@@ -16,7 +16,18 @@ export function originPolicy() {
   const corsHeaders = cors({
     origin: (origin) => origin,
     allowMethods: ["GET", "POST", "PUT", "OPTIONS"],
-    exposeHeaders: ["X-Request-Id", "RateLimit", "RateLimit-Policy", "Retry-After"],
+    // What page scripts may read: the library's range and caching headers included.
+    exposeHeaders: [
+      "X-Request-Id",
+      "RateLimit",
+      "RateLimit-Policy",
+      "Retry-After",
+      "ETag",
+      "Last-Modified",
+      "Accept-Ranges",
+      "Content-Range",
+      "Content-Length",
+    ],
     maxAge: 600,
   });
   return createMiddleware<AppEnv>(async function originPolicy(c, next) {

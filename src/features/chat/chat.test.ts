@@ -368,11 +368,14 @@ describe("POST /v1/chat/completions: an upstream that breaks off mid-stream", ()
   it("ends the client's stream with an error instead of hanging, and logs it", async () => {
     const upstream = openaiScenario("cut-3");
     const { result, logs } = await captureLogs(async () => {
-      const response = await relay("/v1/chat/completions", post({ ...hello, stream: true }), { OPENAI_BASE_URL: upstream.baseUrl });
+      const response = await relay("/v1/chat/completions", post({ ...hello, stream: true }), {
+        OPENAI_BASE_URL: upstream.baseUrl,
+      });
       const reader = (response.body as ReadableStream<Uint8Array>).getReader();
       let text = "";
       try {
-        for (let part = await reader.read(); !part.done; part = await reader.read()) text += new TextDecoder().decode(part.value);
+        for (let part = await reader.read(); !part.done; part = await reader.read())
+          text += new TextDecoder().decode(part.value);
         return { text, errored: false };
       } catch {
         return { text, errored: true };

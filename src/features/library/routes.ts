@@ -1,0 +1,65 @@
+import { Hono } from "hono";
+import type { AppEnv } from "../../env";
+import { NotFound } from "../../errors";
+import { validate } from "../../middleware/json-body";
+import { requireUserId } from "../../middleware/user-auth";
+import { publicRateLimit } from "../billing/public-limit";
+import { readEntitlements } from "../ledger/read";
+import { isSubscriber, mayRead, paymentRequired, requirementOf } from "./access";
+import { assertPreconditions, itemResponse, notModified, rangeOf } from "./http";
+import { itemOf } from "./item";
+import { keyFromPath, pathAfter } from "./key";
+import { listQuery } from "./schema";
+import { libraryUpload } from "./upload";
+
+/** The private library: R2 items served only to entitled users, and the admin's upload. */
+export const library = new Hono<AppEnv>();
+
+library.get("/library", publicRateLimit(), async (c) => {
+  const now = new Date();
+  const userId = await requireUserId(c, now);
+  const query = validate(listQuery, c.req.query());
+  const entitlements = await readEntitlements(c.env.DB, c.env.ENTITLEMENTS_KV, userId, now);
+  if (!entitlements.has_access) return c.json({ success: true, items: [], next_cursor: null });
+  const page = await c.env.LIBRARY.list({
+    prefix: query.prefix,
+    cursor: query.cursor,
+    limit: query.limit,
+    include: ["customMetadata", "httpMetadata"],
+  });
+  const items = page.objects.filter((object) => mayRead(entitlements, requirementOf(object.customMetadata)));
+  return c.json({ success: true, items: items.map(itemOf), next_cursor: page.truncated ? page.cursor : null });
+});
+
+// Order of checks (README, "Private library"): rate limit, user token (401), path (400), entitlements and
+// the item's metadata (402 / 404), then Range (416) and conditionals (304 / 412). Only an active subscriber,
+// who may read everything, learns that an item is missing; to everyone else a missing item is a 402.
+library.get("/library/*", publicRateLimit(), async (c) => {
+  const now = new Date();
+  const userId = await requireUserId(c, now);
+  const key = keyFromPath(pathAfter(c.req.url, "/library/"));
+  const entitlements = await readEntitlements(c.env.DB, c.env.ENTITLEMENTS_KV, userId, now);
+  const head = await c.env.LIBRARY.head(key);
+  if (head === null) {
+    if (isSubscriber(entitlements)) throw new NotFound(`No library item ${key}`, "item_not_found");
+    throw paymentRequired(c.env, undefined, userId);
+  }
+  const requirement = requirementOf(head.customMetadata);
+  if (!mayRead(entitlements, requirement)) throw paymentRequired(c.env, requirement, userId);
+
+  const range = rangeOf(c.req.raw.headers, head);
+  const item = await c.env.LIBRARY.get(key, { range, onlyIf: c.req.raw.headers });
+  // Replaced or deleted since head(): decide again on what get() returned.
+  if (item === null) throw new NotFound(`No library item ${key}`, "item_not_found");
+  if (!mayRead(entitlements, requirementOf(item.customMetadata))) {
+    if ("body" in item) await item.body.cancel();
+    throw paymentRequired(c.env, requirementOf(item.customMetadata), userId);
+  }
+  if (!("body" in item)) {
+    assertPreconditions(c.req.raw.headers, item);
+    return notModified(item);
+  }
+  return itemResponse(item, range);
+});
+
+library.route("/", libraryUpload);

@@ -1,0 +1,58 @@
+import { Hono } from "hono";
+import { type AuditedEnv, auditAttempt } from "../../audit/attempt";
+import { InvalidRequest, LengthRequired, PayloadTooLarge } from "../../errors";
+import { requireToken } from "../../middleware/auth";
+import { validate } from "../../middleware/json-body";
+import { rateLimit } from "../../middleware/rate-limit";
+import { publicRateLimitValue } from "../billing/public-limit";
+import { itemOf } from "./item";
+import { keyFromPath, pathAfter } from "./key";
+import { MAX_UPLOAD_BYTES, uploadHeaders, uploadLength } from "./schema";
+
+/** `PUT /admin/library/{path}`: the admin streams a file into the library (README, "Filling the library"). */
+export const libraryUpload = new Hono<AuditedEnv>();
+
+libraryUpload.put(
+  "/admin/library/*",
+  // First, so that refusals (rate limit, token, headers) are audited too.
+  auditAttempt({ actor: "admin", action: "library_put", target: () => "library" }),
+  rateLimit({ scope: "admin", limit: publicRateLimitValue }),
+  requireToken({ secret: "ADMIN_TOKEN" }),
+  async (c) => {
+    const key = keyFromPath(pathAfter(c.req.url, "/admin/library/"));
+    c.get("audit").target = `library:${key}`;
+    const headers = validate(uploadHeaders, {
+      "X-Library-Sku": c.req.header("X-Library-Sku"),
+      "X-Library-Tier": c.req.header("X-Library-Tier"),
+      "X-Library-Title": c.req.header("X-Library-Title"),
+      "Content-Type": c.req.header("Content-Type"),
+    });
+    const declared = c.req.header("Content-Length");
+    if (declared === undefined) throw new LengthRequired();
+    const length = validate(uploadLength, { "Content-Length": declared })["Content-Length"];
+    if (length > MAX_UPLOAD_BYTES) throw new PayloadTooLarge(MAX_UPLOAD_BYTES);
+
+    const customMetadata: Record<string, string> = {
+      title: headers["X-Library-Title"] ?? key.slice(key.lastIndexOf("/") + 1),
+    };
+    if (headers["X-Library-Sku"] !== undefined) customMetadata.sku = headers["X-Library-Sku"];
+    if (headers["X-Library-Tier"] !== undefined) customMetadata.tier = headers["X-Library-Tier"];
+    // R2 stores a stream only when its length is known; FixedLengthStream passes bytes through one chunk
+    // at a time and fails the put if the body is shorter or longer than declared.
+    const body = (c.req.raw.body ?? new ReadableStream()).pipeThrough(new FixedLengthStream(length));
+    let stored: R2Object;
+    try {
+      stored = await c.env.LIBRARY.put(key, body, {
+        httpMetadata: { contentType: headers["Content-Type"] },
+        customMetadata,
+      });
+    } catch (error) {
+      if (error instanceof TypeError) {
+        throw new InvalidRequest(`body: is not the ${length} bytes Content-Length declares`, "length_mismatch");
+      }
+      throw error;
+    }
+    // The ETag of a single-part upload is the body's MD5: the uploader can check what arrived.
+    return c.json({ success: true, item: itemOf(stored), etag: stored.httpEtag });
+  },
+);
