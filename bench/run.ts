@@ -55,7 +55,7 @@ children.push(standIn);
 const standInUrl = await new Promise<string>((done) =>
   standIn.stdout?.once("data", (chunk: Buffer) => done(JSON.parse(chunk.toString()).openai)),
 );
-const upstream = `${standInUrl}/s/bench/chat-4-20/v1`;
+const upstream = `${standInUrl}/s/load-bench/chat-4-20/v1`;
 
 // 3. workerd with the relay and the bare Worker.
 const [relayPort, barePort] = [await freePort(), await freePort()];
@@ -91,7 +91,7 @@ const workerd = spawn(
 children.push(workerd);
 
 const targets = {
-  direct: `${standInUrl}/s/bench/chat-4-20/v1/chat/completions`,
+  direct: `${standInUrl}/s/load-bench/chat-4-20/v1/chat/completions`,
   bare: `http://127.0.0.1:${barePort}${CHAT_PATH}`,
   relay: `http://127.0.0.1:${relayPort}${CHAT_PATH}`,
 };

@@ -31,8 +31,8 @@ const urls = await new Promise<{ openai: string; github: string }>((done) =>
 const relay = await startDevServer(
   {
     ...secrets,
-    OPENAI_BASE_URL: `${urls.openai}/s/soak/chat-3-20/v1`,
-    GITHUB_API_URL: `${urls.github}/s/soak/ok`,
+    OPENAI_BASE_URL: `${urls.openai}/s/load-soak/chat-3-20/v1`,
+    GITHUB_API_URL: `${urls.github}/s/load-soak/ok`,
     ALLOWED_REPOS: "soul/mirror",
     RATE_LIMIT_REQUESTS: "1000000",
     CONNECTOR_RATE_LIMIT: "1000000",

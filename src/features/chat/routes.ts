@@ -30,7 +30,10 @@ chat.on(
     );
     const log = c.get("log");
     log.set({ upstream_status: upstream.status });
-    if (!upstream.body) return upstream;
+    // Only a stream is watched chunk by chunk: a JSON answer arrives whole, and the JS pump costs a quarter
+    // of the relay's throughput (BENCHMARKS.md).
+    const streaming = upstream.headers.get("Content-Type")?.startsWith("text/event-stream") ?? false;
+    if (!upstream.body || !streaming) return upstream;
     const body = watchStream(upstream.body, (end) => {
       if (end !== "complete") log.event(end === "upstream_broke" ? "warn" : "info", `chat stream ended: ${end}`);
     });
