@@ -3,6 +3,8 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
+    // The Worker logs one line per request; show them only for a failing test.
+    silent: "passed-only",
     projects: [
       {
         // Integration tests inside workerd, through the Worker's front door, against stand-ins on 127.0.0.1.
@@ -42,8 +44,6 @@ export default defineConfig({
         test: {
           name: "workers",
           include: ["src/**/*.test.ts", "test/integration/**/*.test.ts"],
-          // The Worker logs one line per request; show them only for a failing test.
-          silent: "passed-only",
           globalSetup: ["./test/global-setup.ts"],
           setupFiles: ["./test/apply-migrations.ts"],
         },

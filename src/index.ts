@@ -13,6 +13,7 @@ import { trigger } from "./features/trigger/routes";
 import { allowedMethods } from "./lib/allowed-methods";
 import { originPolicy } from "./middleware/origin";
 import { requestContext } from "./middleware/request-context";
+import { assertRoutesDeclared, mount, ROUTES } from "./routes";
 
 export { RateLimiter } from "./rate-limiter/durable-object";
 
@@ -20,7 +21,7 @@ const app = new Hono<AppEnv>();
 
 app.use(requestContext());
 // Health sits before the origin check and every limiter: it needs no secret and is never rate limited.
-app.get("/relay/health", (c) => c.json({ status: "ok" }));
+mount(app, ROUTES.health, (c) => c.json({ status: "ok" }));
 app.use(originPolicy());
 
 app.route("/", chat);
@@ -31,6 +32,7 @@ app.route("/", billing);
 app.route("/", entitlements);
 app.route("/", webhooks);
 app.route("/", library);
+assertRoutesDeclared(app.routes);
 
 app.notFound((c) => {
   const allowed = allowedMethods(app.routes, c.req.path);

@@ -3,8 +3,8 @@ import type { AppEnv } from "../../env";
 import { Forbidden, NotConfigured, NotFound } from "../../errors";
 import { validate } from "../../middleware/json-body";
 import { userIdFrom } from "../../middleware/user-auth";
+import { mount, ROUTES } from "../../routes";
 import { paymentLink, readLink, skuVariable, tierVariable } from "./links";
-import { publicRateLimit } from "./public-limit";
 import { billingQuery, storeQuery } from "./schema";
 
 /** Payment links for subscriptions and the store: public, rate limited per IP. */
@@ -19,7 +19,7 @@ async function buyer(c: Context<AppEnv>, queried: string | undefined): Promise<s
   return verified ?? queried;
 }
 
-billing.get("/billing/link", publicRateLimit(), async (c) => {
+mount(billing, ROUTES.billingLink, async (c) => {
   const query = validate(billingQuery, c.req.query());
   const variable = tierVariable(query.tier);
   const link = readLink(c.env, variable);
@@ -32,7 +32,7 @@ billing.get("/billing/link", publicRateLimit(), async (c) => {
   });
 });
 
-billing.get("/store/link", publicRateLimit(), async (c) => {
+mount(billing, ROUTES.storeLink, async (c) => {
   const query = validate(storeQuery, c.req.query());
   const variable = skuVariable(query.sku);
   const link = readLink(c.env, variable);

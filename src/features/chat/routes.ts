@@ -2,33 +2,25 @@ import { Hono } from "hono";
 import type { AppEnv } from "../../env";
 import { readConfig } from "../../lib/config";
 import { watchStream } from "../../lib/watch-stream";
-import { requireToken } from "../../middleware/auth";
-import { limitBody, readJson } from "../../middleware/json-body";
-import { rateLimit } from "../../middleware/rate-limit";
+import { readJson } from "../../middleware/json-body";
+import { mount, ROUTES } from "../../routes";
 import { postChatCompletion } from "../../upstream/openai";
 import { prepareChatRequest } from "./prepare";
-import { chatConfig, chatLimitConfig, chatRequest } from "./schema";
+import { chatConfig, chatRequest } from "./schema";
 
 /** The LLM relay: the original's path and the OpenAI SDK's path answer the same way. */
 export const chat = new Hono<AppEnv>();
 
-export const CHAT_PATHS = ["/relay/openai/chat", "/v1/chat/completions"];
-
-chat.on(
-  "POST",
-  CHAT_PATHS,
-  rateLimit({ scope: "chat", limit: (c) => readConfig(c.env, chatLimitConfig).RATE_LIMIT_REQUESTS }),
-  requireToken({ secret: "RELAY_SECRET", header: "X-Relay-Secret" }),
-  limitBody(),
-  async (c) => {
+for (const spec of [ROUTES.chat, ROUTES.chatCompletions]) {
+  mount(chat, spec, async (c) => {
     const config = readConfig(c.env, chatConfig);
     const request = prepareChatRequest(await readJson(c, chatRequest), config);
-    c.get("log").set({ model: request.model, stream: request.stream === true });
+    const log = c.get("log");
+    log.set({ model: request.model, stream: request.stream === true });
     const upstream = await postChatCompletion(
       { baseUrl: config.OPENAI_BASE_URL, apiKey: config.OPENAI_API_KEY, timeoutMs: config.OPENAI_TIMEOUT_MS },
       JSON.stringify(request),
     );
-    const log = c.get("log");
     log.set({ upstream_status: upstream.status });
     // Only a stream is watched chunk by chunk: a JSON answer arrives whole, and the JS pump costs a quarter
     // of the relay's throughput (BENCHMARKS.md).
@@ -38,5 +30,5 @@ chat.on(
       if (end !== "complete") log.event(end === "upstream_broke" ? "warn" : "info", `chat stream ended: ${end}`);
     });
     return new Response(body, upstream);
-  },
-);
+  });
+}

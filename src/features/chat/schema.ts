@@ -13,9 +13,6 @@ export const chatConfig = z.object({
 });
 export type ChatConfig = z.output<typeof chatConfig>;
 
-/** Read separately: the limiter runs before auth and before the upstream config matters. */
-export const chatLimitConfig = z.object({ RATE_LIMIT_REQUESTS: integer(10, 1) });
-
 const tokenCount = z.number().int().positive().nullish();
 
 /**

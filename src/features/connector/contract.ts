@@ -1,5 +1,6 @@
 import type { RouteConfig } from "@asteasolutions/zod-to-openapi";
 import type * as z from "zod";
+import { ROUTES } from "../../routes";
 import {
   commentRequest,
   commentResponse,
@@ -66,7 +67,7 @@ function connectorRoute<Req extends z.ZodType, Res extends z.ZodType>(options: {
  */
 export const connectorRoutes = {
   dispatch: connectorRoute({
-    path: "/chatgpt/dispatch",
+    path: ROUTES.dispatch.path,
     operationId: "dispatchTask",
     summary: "Start a Hivemind task",
     description:
@@ -76,7 +77,7 @@ export const connectorRoutes = {
     response: dispatchResponse,
   }),
   list: connectorRoute({
-    path: "/chatgpt/prs/list",
+    path: ROUTES.listPulls.path,
     operationId: "listPullRequests",
     summary: "List pull requests",
     description:
@@ -86,7 +87,7 @@ export const connectorRoutes = {
     response: listResponse,
   }),
   comment: connectorRoute({
-    path: "/chatgpt/prs/comment",
+    path: ROUTES.comment.path,
     operationId: "commentOnPullRequest",
     summary: "Comment on a pull request",
     description: "Adds a comment to a pull request of an allowed repository. It never edits or deletes comments.",
@@ -95,7 +96,7 @@ export const connectorRoutes = {
     response: commentResponse,
   }),
   label: connectorRoute({
-    path: "/chatgpt/prs/label",
+    path: ROUTES.label.path,
     operationId: "labelPullRequest",
     summary: "Add labels to a pull request",
     description:

@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { integer, list } from "../../lib/config";
+import { list } from "../../lib/config";
 
 const REPO_ENTRY = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/(?:\*|(?!\.\.?$)[A-Za-z0-9._-]{1,100})$/;
 
@@ -10,9 +10,6 @@ export const connectorConfig = z.object({
   DISPATCH_EVENT_TYPES: list().transform((types) => (types.length > 0 ? types : ["hivemind-task"])),
 });
 export type ConnectorConfig = z.output<typeof connectorConfig>;
-
-/** Read separately: the limiter runs before auth and before the rest of the config matters. */
-export const connectorLimitConfig = z.object({ CONNECTOR_RATE_LIMIT: integer(60, 1) });
 
 /** GitHub's limit on `client_payload` (REST docs, "Create a repository dispatch event"). */
 export const MAX_PAYLOAD_KEYS = 10;

@@ -3,11 +3,10 @@ import type { AppEnv } from "../../env";
 import { Forbidden, InternalError, NotFound, Unauthorized } from "../../errors";
 import { readConfig } from "../../lib/config";
 import { safeEqual } from "../../lib/constant-time";
-import { bearerToken, requireToken } from "../../middleware/auth";
-import { limitBody, readJson, validate } from "../../middleware/json-body";
-import { rateLimit } from "../../middleware/rate-limit";
+import { bearerToken } from "../../middleware/auth";
+import { readJson, validate } from "../../middleware/json-body";
 import { looksLikeJwt, userJwtConfig, verifyUserJwt } from "../../middleware/user-auth";
-import { publicRateLimit, publicRateLimitValue } from "../billing/public-limit";
+import { mount, ROUTES } from "../../routes";
 import type { Change } from "./events";
 import type { Ledger } from "./kv-import";
 import { readEntitlements, readHistory } from "./read";
@@ -41,13 +40,7 @@ async function authorizeCheck(c: Context<AppEnv>, userId: string, now: Date): Pr
   return "user";
 }
 
-const adminOnly = [
-  // Admin routes get their own per-IP bucket of the same size: guessing ADMIN_TOKEN is rate limited too.
-  rateLimit({ scope: "admin", limit: publicRateLimitValue }),
-  requireToken({ secret: "ADMIN_TOKEN" }),
-] as const;
-
-entitlements.get("/entitlements/check", publicRateLimit(), async (c) => {
+mount(entitlements, ROUTES.check, async (c) => {
   const { user_id } = validate(userQuery, c.req.query());
   const now = new Date();
   c.get("log").set({ caller: await authorizeCheck(c, user_id, now) });
@@ -60,7 +53,7 @@ entitlements.get("/entitlements/check", publicRateLimit(), async (c) => {
   });
 });
 
-entitlements.post("/entitlements/grant", ...adminOnly, limitBody(), async (c) => {
+mount(entitlements, ROUTES.grant, async (c) => {
   const body = await readJson(c, grantBody);
   const change: Change =
     body.type === "subscription"
@@ -85,7 +78,7 @@ entitlements.post("/entitlements/grant", ...adminOnly, limitBody(), async (c) =>
   return c.json({ success: true, user_id: body.user_id, event: outcome.event, message: "Entitlement granted" });
 });
 
-entitlements.post("/entitlements/revoke", ...adminOnly, limitBody(), async (c) => {
+mount(entitlements, ROUTES.revoke, async (c) => {
   const body = await readJson(c, revokeBody);
   const now = new Date();
   const ledger = ledgerOf(c.env);
@@ -116,7 +109,7 @@ entitlements.post("/entitlements/revoke", ...adminOnly, limitBody(), async (c) =
   return c.json({ success: true, user_id: body.user_id, event: outcome.event, message: "Entitlement revoked" });
 });
 
-entitlements.get("/entitlements/history", ...adminOnly, async (c) => {
+mount(entitlements, ROUTES.history, async (c) => {
   const { user_id } = validate(userQuery, c.req.query());
   const events = await readHistory(c.env.DB, c.env.ENTITLEMENTS_KV, user_id, new Date());
   return c.json({ success: true, user_id, events });

@@ -4,7 +4,8 @@ import * as z from "zod";
 import type { AppEnv } from "../../env";
 import { InvalidRequest, NotConfigured } from "../../errors";
 import { readConfig, required } from "../../lib/config";
-import { limitBody, validate } from "../../middleware/json-body";
+import { validate } from "../../middleware/json-body";
+import { mount, ROUTES } from "../../routes";
 import { applyPaymentEvent } from "./payment-events";
 import { ledgerOf } from "./routes";
 import { paymentEvent } from "./schema";
@@ -32,7 +33,7 @@ function parseJson(body: string): unknown {
   }
 }
 
-webhooks.post("/webhooks/stripe", limitBody(), async (c) => {
+mount(webhooks, ROUTES.stripeWebhook, async (c) => {
   const { STRIPE_WEBHOOK_SECRET } = readConfig(c.env, stripeConfig);
   const body = await c.req.text();
   const now = new Date();
@@ -45,7 +46,7 @@ webhooks.post("/webhooks/stripe", limitBody(), async (c) => {
   return c.json({ success: true, event_id: event.id, outcome: outcome.status });
 });
 
-webhooks.post("/webhooks/payment", limitBody(), async (c) => {
+mount(webhooks, ROUTES.paymentWebhook, async (c) => {
   const { PAYMENT_WEBHOOK_SECRET } = readConfig(c.env, paymentConfig);
   let verifier: Webhook;
   try {

@@ -3,7 +3,7 @@ import type { AppEnv } from "../../env";
 import { NotFound } from "../../errors";
 import { validate } from "../../middleware/json-body";
 import { requireUserId } from "../../middleware/user-auth";
-import { publicRateLimit } from "../billing/public-limit";
+import { mount, ROUTES } from "../../routes";
 import { readEntitlements } from "../ledger/read";
 import { isSubscriber, mayRead, paymentRequired, requirementOf } from "./access";
 import { assertPreconditions, itemResponse, notModified, rangeOf } from "./http";
@@ -15,7 +15,7 @@ import { libraryUpload } from "./upload";
 /** The private library: R2 items served only to entitled users, and the admin's upload. */
 export const library = new Hono<AppEnv>();
 
-library.get("/library", publicRateLimit(), async (c) => {
+mount(library, ROUTES.libraryList, async (c) => {
   const now = new Date();
   const userId = await requireUserId(c, now);
   const query = validate(listQuery, c.req.query());
@@ -34,7 +34,7 @@ library.get("/library", publicRateLimit(), async (c) => {
 // Order of checks (README, "Private library"): rate limit, user token (401), path (400), entitlements and
 // the item's metadata (402 / 404), then Range (416) and conditionals (304 / 412). Only an active subscriber,
 // who may read everything, learns that an item is missing; to everyone else a missing item is a 402.
-library.get("/library/*", publicRateLimit(), async (c) => {
+mount(library, ROUTES.libraryItem, async (c) => {
   const now = new Date();
   const userId = await requireUserId(c, now);
   const key = keyFromPath(pathAfter(c.req.url, "/library/"));

@@ -1,10 +1,8 @@
 import { Hono } from "hono";
 import { type AuditedEnv, auditAttempt } from "../../audit/attempt";
 import { InvalidRequest, LengthRequired, PayloadTooLarge } from "../../errors";
-import { requireToken } from "../../middleware/auth";
 import { validate } from "../../middleware/json-body";
-import { rateLimit } from "../../middleware/rate-limit";
-import { publicRateLimitValue } from "../billing/public-limit";
+import { mount, ROUTES } from "../../routes";
 import { itemOf } from "./item";
 import { keyFromPath, pathAfter } from "./key";
 import { MAX_UPLOAD_BYTES, uploadHeaders, uploadLength } from "./schema";
@@ -12,12 +10,9 @@ import { MAX_UPLOAD_BYTES, uploadHeaders, uploadLength } from "./schema";
 /** `PUT /admin/library/{path}`: the admin streams a file into the library (README, "Filling the library"). */
 export const libraryUpload = new Hono<AuditedEnv>();
 
-libraryUpload.put(
-  "/admin/library/*",
-  // First, so that refusals (rate limit, token, headers) are audited too.
-  auditAttempt({ actor: "admin", action: "library_put", target: () => "library" }),
-  rateLimit({ scope: "admin", limit: publicRateLimitValue }),
-  requireToken({ secret: "ADMIN_TOKEN" }),
+mount(
+  libraryUpload,
+  ROUTES.libraryUpload,
   async (c) => {
     const key = keyFromPath(pathAfter(c.req.url, "/admin/library/"));
     c.get("audit").target = `library:${key}`;
@@ -55,4 +50,6 @@ libraryUpload.put(
     // The ETag of a single-part upload is the body's MD5: the uploader can check what arrived.
     return c.json({ success: true, item: itemOf(stored), etag: stored.httpEtag });
   },
+  // First, so that refusals (rate limit, token, headers) are audited too.
+  [auditAttempt({ actor: "admin", action: "library_put", target: () => "library" })],
 );

@@ -1,12 +1,10 @@
 import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import { type AuditedEnv, auditAttempt } from "../../audit/attempt";
-import type { AppEnv } from "../../env";
 import { Forbidden, InvalidRequest } from "../../errors";
 import { readConfig } from "../../lib/config";
-import { requireToken } from "../../middleware/auth";
-import { limitBody, readJson } from "../../middleware/json-body";
-import { rateLimit } from "../../middleware/rate-limit";
+import { readJson } from "../../middleware/json-body";
+import { mount, ROUTES } from "../../routes";
 import { dispatchRepositoryEvent, githubConfig } from "../../upstream/github";
 import { ipAllowed } from "./ip-allowlist";
 import { triggerConfig, triggerGateConfig, triggerRequest } from "./schema";
@@ -15,7 +13,7 @@ import { triggerConfig, triggerGateConfig, triggerRequest } from "./schema";
 export const trigger = new Hono<AuditedEnv>();
 
 /** 403 for a client IP outside TRIGGER_IP_ALLOWLIST (when set). */
-const ipGate = createMiddleware<AppEnv>(async function ipGate(c, next) {
+const ipGate = createMiddleware<AuditedEnv>(async function ipGate(c, next) {
   const { TRIGGER_IP_ALLOWLIST: ranges } = readConfig(c.env, triggerGateConfig);
   const ip = c.get("clientIp");
   if (ranges.length > 0 && !ipAllowed(ranges, ip)) {
@@ -24,14 +22,9 @@ const ipGate = createMiddleware<AppEnv>(async function ipGate(c, next) {
   await next();
 });
 
-trigger.post(
-  "/trigger-hive",
-  // First, so that refusals by everything after it (IP, rate limit, auth, validation) are audited too.
-  auditAttempt({ actor: "operator", action: "trigger", target: (env) => env.HIVE_REPOSITORY?.trim() || "unknown" }),
-  ipGate,
-  rateLimit({ scope: "trigger", limit: (c) => readConfig(c.env, triggerGateConfig).TRIGGER_RATE_LIMIT }),
-  requireToken({ secret: "RELAY_SECRET" }),
-  limitBody(),
+mount(
+  trigger,
+  ROUTES.trigger,
   async (c) => {
     const config = readConfig(c.env, triggerConfig);
     // A dry run checks the whole configuration too, so that it answers what the real call would do.
@@ -61,4 +54,9 @@ trigger.post(
     await dispatchRepositoryEvent(github, { owner, repo }, event);
     return c.json({ success: true, dispatched: true, request_id: requestId });
   },
+  [
+    // First, so that refusals by everything after it (IP, rate limit, auth, validation) are audited too.
+    auditAttempt({ actor: "operator", action: "trigger", target: (env) => env.HIVE_REPOSITORY?.trim() || "unknown" }),
+    ipGate,
+  ],
 );

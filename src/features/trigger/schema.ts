@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { integer, list, required, text } from "../../lib/config";
+import { list, required, text } from "../../lib/config";
 import { type IpRange, parseIpAllowlist } from "./ip-allowlist";
 
 /** The operator trigger's variables (DESIGN.md, "Configuration"); GitHub's own live in upstream/github.ts. */
@@ -12,7 +12,7 @@ export const triggerConfig = z.object({
 });
 export type TriggerConfig = z.output<typeof triggerConfig>;
 
-/** What the gate middleware needs before auth: the IP allowlist (empty = any IP) and the rate limit. */
+/** What the IP gate needs before anything else: the allowlist (empty = any IP). */
 export const triggerGateConfig = z.object({
   TRIGGER_IP_ALLOWLIST: list().transform((entries, ctx): IpRange[] => {
     const ranges = parseIpAllowlist(entries);
@@ -20,7 +20,6 @@ export const triggerGateConfig = z.object({
     ctx.addIssue({ code: "custom", message: "entries must be IP addresses or CIDR ranges" });
     return z.NEVER;
   }),
-  TRIGGER_RATE_LIMIT: integer(10, 1),
 });
 
 /** The relay's cap on the operator's `payload` as JSON (GitHub limits the whole client_payload). */
