@@ -1,3 +1,4 @@
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { matchedRoutes } from "hono/route";
 import type { AppEnv } from "../env";
@@ -31,7 +32,7 @@ export function requestContext() {
 }
 
 /** The route pattern that answered (`/v1/chat/completions`), never the raw path with its ids. */
-function routeOf(c: Parameters<Parameters<typeof createMiddleware<AppEnv>>[0]>[0]): string {
+function routeOf(c: Context<AppEnv>): string {
   const handler = matchedRoutes(c).findLast((route) => route.method !== "ALL");
   return handler?.path ?? "(unmatched)";
 }
