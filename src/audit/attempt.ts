@@ -1,6 +1,6 @@
 import { createMiddleware } from "hono/factory";
 import type { Variables } from "../env";
-import { RelayError } from "../errors";
+import { RelayError, UpstreamRateLimited } from "../errors";
 import { writeAudit } from "./log";
 
 /** What a handler tells the audit trail about its attempt; a refusal before the handler keeps the defaults. */
@@ -20,7 +20,8 @@ type AuditAttemptOptions = {
  * Writes one audit row for every attempt on a route, whatever answers it: the handler's success, or a
  * refusal by a middleware after this one (IP allowlist, rate limit, auth, validation) or an upstream
  * failure. It sits first on the route so that refusals are recorded too (DESIGN.md, "Conventions").
- * Outcome: the handler's, else "ok" for a success, "refused:<code>" for 4xx, "failed:<code>" for 5xx.
+ * Outcome: the handler's, else "ok" for a success, "refused:<code>" for 4xx, "failed:<code>" for 5xx and for
+ * an upstream's rate limit (a 429 that GitHub, not the relay, decided: the attempt was made and failed).
  */
 export function auditAttempt({ actor, action, target }: AuditAttemptOptions) {
   return createMiddleware<AuditedEnv>(async function auditAttempt(c, next) {
@@ -52,5 +53,6 @@ export function auditAttempt({ actor, action, target }: AuditAttemptOptions) {
 function outcomeOf(status: number, error: Error | undefined): string {
   if (status < 400) return "ok";
   const code = error instanceof RelayError ? error.code : "internal_error";
-  return `${status < 500 ? "refused" : "failed"}:${code}`;
+  const failed = status >= 500 || error instanceof UpstreamRateLimited;
+  return `${failed ? "failed" : "refused"}:${code}`;
 }

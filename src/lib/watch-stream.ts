@@ -1,26 +1,37 @@
 /** What happened to a body the relay passed through, for the log. */
-export type StreamEnd = "complete" | "client_cancelled" | "upstream_broke";
+export type StreamEnd = "complete" | "client_cancelled" | "upstream_broke" | "upstream_stalled";
+
+class UpstreamStalled extends Error {}
 
 /**
- * Passes a body through chunk by chunk and reports how it ended. An upstream that breaks off mid-body errors
- * the client's stream (the client sees the answer end in an error, never a hang); a client that goes away
- * cancels the upstream read, which closes the upstream connection.
+ * Passes a body through chunk by chunk and reports how it ended. An upstream that breaks off mid-body, or
+ * sends nothing for `idleMs`, errors the client's stream (the client sees the answer end in an error, never
+ * a hang); a client that goes away cancels the upstream read, which closes the upstream connection.
  */
 export function watchStream(
   body: ReadableStream<Uint8Array>,
+  idleMs: number,
   onEnd: (end: StreamEnd) => void,
 ): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const stalled = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new UpstreamStalled("The upstream sent nothing in time")), idleMs);
+        });
         let part: ReadableStreamReadResult<Uint8Array>;
         try {
-          part = await reader.read();
+          part = await Promise.race([reader.read(), stalled]);
         } catch (error) {
-          onEnd("upstream_broke");
+          const stall = error instanceof UpstreamStalled;
+          onEnd(stall ? "upstream_stalled" : "upstream_broke");
+          if (stall) void reader.cancel(error).catch(() => {});
           controller.error(error);
           return;
+        } finally {
+          clearTimeout(timer);
         }
         if (part.done) {
           onEnd("complete");

@@ -4,8 +4,11 @@ export type OpenAIConfig = { baseUrl: string; apiKey: string; timeoutMs: number 
 
 const UPSTREAM = "The OpenAI upstream";
 
-/** Response headers worth passing on; everything else (cookies, upstream org ids, limits) stays here. */
-const PASSED_HEADERS = ["content-type", "cache-control"];
+/**
+ * Response headers worth passing on; everything else (cookies, upstream org ids, limits) stays here. The
+ * upstream's `Cache-Control` (`no-cache` on a stream) stays too: an authenticated answer is `no-store`.
+ */
+const PASSED_HEADERS = ["content-type"];
 
 /**
  * POSTs a chat completion upstream and returns the answer as it arrives, stream included. Only the relay's

@@ -17,6 +17,7 @@ import type { AddressInfo, Socket } from "node:net";
  *   redirect          301 to another repository (a renamed repository)
  *   garbage           200 with a body that is not what GitHub sends
  *   hang              accepts the request and never answers
+ *   slow-<ms>         waits ms milliseconds, then answers like `ok`
  *   reset             destroys the connection without answering
  * Every request is recorded, allowed or not; a method/path outside the four allowed calls answers 599 so a
  * wrong URL fails loudly. `GET /__requests/<id>` returns what the scenario received.
@@ -131,6 +132,14 @@ function behave(behaviour: string, record: RecordedGitHubRequest, req: IncomingM
       return json(res, 200, { surprise: true });
     case "hang":
       return; // never answers; the relay's timeout must fire
+    case "slow":
+      setTimeout(
+        () => {
+          if (!res.destroyed) answer(record, res);
+        },
+        Number(arg ?? 1000),
+      );
+      return;
     case "reset":
       req.socket.destroy();
       return;

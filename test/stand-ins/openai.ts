@@ -14,6 +14,8 @@ import type { AddressInfo } from "node:net";
  *   hang            accepts the request and never answers
  *   reset           destroys the connection without answering
  *   cut-<n>         streams n chunks, then destroys the connection mid-stream
+ *   slow-<ms>       waits ms milliseconds before the headers, then answers like `ok`
+ *   stall-<n>       streams n chunks, then keeps the connection open and sends nothing more
  * `GET /__requests/<id>` returns what the scenario received, with `closed_early` set when the client hung
  * up before the answer was complete. Any other path answers 599 so a wrong URL fails loudly.
  */
@@ -85,14 +87,20 @@ async function behave(behaviour: string, record: RecordedRequest, req: IncomingM
   const [kind, a, b] = behaviour.split("-");
   switch (kind) {
     case "chat":
-      if (body.stream) return drip(res, record, body.model ?? "unknown", Number(a ?? 5), Number(b ?? 100), false);
+      if (body.stream) return drip(res, record, body.model ?? "unknown", Number(a ?? 5), Number(b ?? 100), "done");
       return json(res, 200, completion(body.model ?? "unknown", `max_tokens=${body.max_tokens ?? "none"}`));
     case "ok":
       return json(res, 200, completion(body.model ?? "unknown", `max_tokens=${body.max_tokens ?? "none"}`));
     case "drip":
-      return drip(res, record, body.model ?? "unknown", Number(a ?? 5), Number(b ?? 100), false);
+      return drip(res, record, body.model ?? "unknown", Number(a ?? 5), Number(b ?? 100), "done");
     case "cut":
-      return drip(res, record, body.model ?? "unknown", Number(a ?? 2), 20, true);
+      return drip(res, record, body.model ?? "unknown", Number(a ?? 2), 20, "cut");
+    case "stall":
+      return drip(res, record, body.model ?? "unknown", Number(a ?? 2), 20, "stall");
+    case "slow":
+      await new Promise((resolve) => setTimeout(resolve, Number(a ?? 1000)));
+      if (res.destroyed) return;
+      return json(res, 200, completion(body.model ?? "unknown", `max_tokens=${body.max_tokens ?? "none"}`));
     case "status":
       return json(res, Number(a), { error: { message: `stand-in error ${a}`, type: "stand_in", code: `status_${a}` } });
     case "echo":
@@ -124,7 +132,7 @@ async function drip(
   model: string,
   count: number,
   everyMs: number,
-  cut: boolean,
+  end: "done" | "cut" | "stall",
 ) {
   res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-cache", Connection: "keep-alive" });
   for (let i = 0; i < count; i++) {
@@ -146,10 +154,11 @@ async function drip(
     record.chunks_sent++;
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
-  if (cut) {
+  if (end === "cut") {
     res.destroy();
     return;
   }
+  if (end === "stall") return; // the connection stays open; the relay's idle timeout must end it
   const last = {
     id: "chatcmpl-stand-in",
     object: "chat.completion.chunk",

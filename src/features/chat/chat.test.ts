@@ -387,3 +387,31 @@ describe("POST /v1/chat/completions: an upstream that breaks off mid-stream", ()
     expect(logs).toContain('"msg":"chat stream ended: upstream_broke"');
   });
 });
+
+describe("POST /v1/chat/completions: an upstream that goes silent mid-stream", () => {
+  it("ends the client's stream with an error after OPENAI_TIMEOUT_MS of silence, and logs it", async () => {
+    const upstream = openaiScenario("stall-2");
+    const started = Date.now();
+    const { result, logs } = await captureLogs(async () => {
+      const response = await relay("/v1/chat/completions", post({ ...hello, stream: true }), {
+        OPENAI_BASE_URL: upstream.baseUrl,
+        OPENAI_TIMEOUT_MS: "400",
+      });
+      const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+      let text = "";
+      try {
+        for (let part = await reader.read(); !part.done; part = await reader.read())
+          text += new TextDecoder().decode(part.value);
+        return { text, errored: false };
+      } catch {
+        return { text, errored: true };
+      }
+    });
+    expect(result.errored).toBe(true);
+    expect(result.text).toContain("chunk1");
+    expect(Date.now() - started).toBeLessThan(2500);
+    expect(logs).toContain('"msg":"chat stream ended: upstream_stalled"');
+    // The relay closes the upstream connection too; the stand-in sees it shortly after.
+    await expect.poll(async () => (await upstream.received())[0]?.closed_early, { timeout: 2000 }).toBe(true);
+  });
+});

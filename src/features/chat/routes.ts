@@ -26,8 +26,9 @@ for (const spec of [ROUTES.chat, ROUTES.chatCompletions]) {
     // of the relay's throughput (BENCHMARKS.md).
     const streaming = upstream.headers.get("Content-Type")?.startsWith("text/event-stream") ?? false;
     if (!upstream.body || !streaming) return upstream;
-    const body = watchStream(upstream.body, (end) => {
-      if (end !== "complete") log.event(end === "upstream_broke" ? "warn" : "info", `chat stream ended: ${end}`);
+    // OPENAI_TIMEOUT_MS bounds the wait for the headers and, here, every silence between two chunks.
+    const body = watchStream(upstream.body, config.OPENAI_TIMEOUT_MS, (end) => {
+      if (end !== "complete") log.event(end === "client_cancelled" ? "info" : "warn", `chat stream ended: ${end}`);
     });
     return new Response(body, upstream);
   });

@@ -179,7 +179,7 @@ describe("POST /trigger-hive", () => {
     expect(json).toEqual(errorBody(code, message));
     expect(response.headers.get("Retry-After")).toBe(retryAfter);
     expect(await received()).toHaveLength(1);
-    const outcome = `${status < 500 ? "refused" : "failed"}:${code}`;
+    const outcome = `failed:${code}`;
     expect(await auditRowsOf(response)).toEqual(refused(outcome, "octo/hive:execute"));
   });
 

@@ -1,0 +1,467 @@
+import { describe, expect, it } from "vitest";
+import { FAR, stored, userWith } from "../../src/features/library/test-support";
+import { ROUTES, type RouteName } from "../../src/routes";
+import {
+  CHATGPT_BEARER_TOKEN,
+  GITHUB_TOKEN,
+  githubScenario,
+  OPENAI_API_KEY,
+  ORIGIN,
+  openaiScenario,
+  RELAY_SECRET,
+  relay,
+  uniqueId,
+  uniqueIp,
+} from "../helpers";
+import {
+  ADMIN_TOKEN,
+  grant,
+  PAYMENT_WEBHOOK_SECRET,
+  paymentHeaders,
+  STRIPE_WEBHOOK_SECRET,
+  stripeEvent,
+  stripeSignature,
+  USER_JWT_SECRET,
+  userJwt,
+} from "../ledger-helpers";
+
+/**
+ * Security headers on every route of the route table (src/routes.ts): `X-Content-Type-Options: nosniff`,
+ * `X-Request-Id`, `Cache-Control: no-store` on authenticated and error answers (library items: `private,
+ * no-cache`, so the ETag can be revalidated), and CORS that echoes an allowed origin and never says `*`.
+ */
+
+type Vars = Record<string, string | undefined>;
+/** One request through the front door: `relay(path, init, vars)`. */
+type Call = { path: string; init: RequestInit; vars?: Vars };
+type Case = {
+  /** A request the route answers with success (2xx); fresh state on every call. */
+  success: () => Promise<Call>;
+  /** The same route refused: no credential, or bad input where the route takes none. */
+  error: () => Promise<Call>;
+  /** The expected `Cache-Control` of the success answer. */
+  cache?: string;
+};
+
+const ALLOWED = { ORIGIN_ALLOWLIST: `${ORIGIN}, https://other.test` };
+const EVIL_ORIGIN = "https://evil.test";
+const SECRETS = [
+  RELAY_SECRET,
+  OPENAI_API_KEY,
+  GITHUB_TOKEN,
+  CHATGPT_BEARER_TOKEN,
+  ADMIN_TOKEN,
+  USER_JWT_SECRET,
+  STRIPE_WEBHOOK_SECRET,
+  PAYMENT_WEBHOOK_SECRET,
+];
+const REQUEST_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+
+function get(path: string, headers: Record<string, string> = {}, vars?: Vars): Call {
+  return { path, init: { headers: { "CF-Connecting-IP": uniqueIp(), ...headers } }, vars };
+}
+
+function post(path: string, body: unknown, headers: Record<string, string> = {}, vars?: Vars): Call {
+  return {
+    path,
+    init: {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "CF-Connecting-IP": uniqueIp(), ...headers },
+      body: typeof body === "string" ? body : JSON.stringify(body),
+    },
+    vars,
+  };
+}
+
+const hello = { messages: [{ role: "user", content: "Hello" }] };
+const repo = { owner: "octo", repo: "hivemind" };
+
+/** A connector call against a GitHub stand-in scenario of its own. */
+function connector(path: string, body: unknown, headers: Record<string, string>): Call {
+  return post(path, body, headers, { GITHUB_API_URL: githubScenario("ok").apiUrl });
+}
+
+async function signedStripe(): Promise<Call> {
+  const body = JSON.stringify(stripeEvent(uniqueId("evt"), "customer.created", {}));
+  return post("/webhooks/stripe", body, { "Stripe-Signature": await stripeSignature(body) });
+}
+
+function signedPayment(): Call {
+  const id = uniqueId("msg");
+  const body = JSON.stringify({ type: "purchase.completed", user_id: uniqueId("u"), sku: "EBOOK" });
+  return post("/webhooks/payment", body, paymentHeaders(id, body));
+}
+
+async function libraryUpload(headers: Record<string, string>): Promise<Call> {
+  const path = `/admin/library/${uniqueId("headers")}/note.txt`;
+  return {
+    path,
+    init: {
+      method: "PUT",
+      headers: {
+        "CF-Connecting-IP": uniqueIp(),
+        "Content-Type": "text/plain",
+        "Content-Length": "5",
+        "X-Library-Sku": "EBOOK",
+        ...headers,
+      },
+      body: "hello",
+    },
+  };
+}
+
+/** One case per route of the table: a route added to ROUTES without a case here fails the type check. */
+const CASES: Record<RouteName, Case> = {
+  health: {
+    success: async () => get("/relay/health"),
+    error: async () => post("/relay/health", {}),
+  },
+  chat: {
+    success: async () => post("/relay/openai/chat", hello, bearer(RELAY_SECRET)),
+    error: async () => post("/relay/openai/chat", hello),
+  },
+  chatCompletions: {
+    success: async () => post("/v1/chat/completions", hello, { "X-Relay-Secret": RELAY_SECRET }),
+    error: async () => post("/v1/chat/completions", hello, bearer("wrong")),
+  },
+  dispatch: {
+    success: async () => connector("/chatgpt/dispatch", repo, bearer(CHATGPT_BEARER_TOKEN)),
+    error: async () => connector("/chatgpt/dispatch", repo, {}),
+  },
+  listPulls: {
+    success: async () => connector("/chatgpt/prs/list", repo, bearer(CHATGPT_BEARER_TOKEN)),
+    error: async () => connector("/chatgpt/prs/list", repo, bearer(RELAY_SECRET)),
+  },
+  comment: {
+    success: async () =>
+      connector("/chatgpt/prs/comment", { ...repo, pull_number: 1, body: "hi" }, bearer(CHATGPT_BEARER_TOKEN)),
+    error: async () => connector("/chatgpt/prs/comment", { ...repo, pull_number: 1, body: "hi" }, {}),
+  },
+  label: {
+    success: async () =>
+      connector("/chatgpt/prs/label", { ...repo, pull_number: 1, labels: ["kora"] }, bearer(CHATGPT_BEARER_TOKEN)),
+    error: async () => connector("/chatgpt/prs/label", { ...repo, pull_number: 1, labels: ["kora"] }, {}),
+  },
+  openapi: {
+    success: async () => get("/openapi.json"),
+    error: async () => post("/openapi.json", {}),
+  },
+  trigger: {
+    success: async () => post("/trigger-hive", { action: "plan", dry_run: true }, bearer(RELAY_SECRET)),
+    error: async () => post("/trigger-hive", { action: "plan", dry_run: true }),
+  },
+  audit: {
+    success: async () => get("/admin/audit?limit=1", bearer(ADMIN_TOKEN)),
+    error: async () => get("/admin/audit?limit=1"),
+  },
+  billingLink: {
+    success: async () => get("/billing/link?tier=monthly", bearer(await userJwt(uniqueId("u")))),
+    error: async () => get("/billing/link?tier=weekly"),
+  },
+  storeLink: {
+    success: async () => get("/store/link?sku=EBOOK", bearer(await userJwt(uniqueId("u")))),
+    error: async () => get("/store/link?sku=NOT_FOR_SALE"),
+  },
+  check: {
+    success: async () => {
+      const user = uniqueId("u");
+      return get(`/entitlements/check?user_id=${user}`, bearer(await userJwt(user)));
+    },
+    error: async () => get(`/entitlements/check?user_id=${uniqueId("u")}`),
+  },
+  grant: {
+    success: async () =>
+      post("/entitlements/grant", { user_id: uniqueId("u"), type: "purchase", sku: "EBOOK" }, bearer(ADMIN_TOKEN)),
+    error: async () => post("/entitlements/grant", { user_id: uniqueId("u"), type: "purchase", sku: "EBOOK" }),
+  },
+  revoke: {
+    success: async () => {
+      const user = uniqueId("u");
+      expect((await grant({ user_id: user, type: "purchase", sku: "EBOOK" })).status).toBe(200);
+      const body = { user_id: user, type: "purchase", sku: "EBOOK", reason: "refund" };
+      return post("/entitlements/revoke", body, bearer(ADMIN_TOKEN));
+    },
+    error: async () =>
+      post("/entitlements/revoke", { user_id: uniqueId("u"), type: "purchase", sku: "EBOOK", reason: "refund" }),
+  },
+  history: {
+    success: async () => get(`/entitlements/history?user_id=${uniqueId("u")}`, bearer(ADMIN_TOKEN)),
+    error: async () => get(`/entitlements/history?user_id=${uniqueId("u")}`, bearer(CHATGPT_BEARER_TOKEN)),
+  },
+  stripeWebhook: {
+    success: signedStripe,
+    error: async () => post("/webhooks/stripe", stripeEvent(uniqueId("evt"), "customer.created", {})),
+  },
+  paymentWebhook: {
+    success: async () => signedPayment(),
+    error: async () => {
+      const call = signedPayment();
+      return { ...call, init: { ...call.init, body: JSON.stringify({ type: "purchase.completed", sku: "X" }) } };
+    },
+  },
+  libraryList: {
+    success: async () => get("/library?limit=1", bearer(await userJwt(uniqueId("u")))),
+    error: async () => get("/library?limit=1"),
+  },
+  libraryItem: {
+    success: async () => {
+      const key = `${uniqueId("headers")}/members.txt`;
+      await stored(key, "members only", { "X-Library-Tier": "monthly" });
+      const user = await userWith({ type: "subscription", tier: "monthly", expires_at: FAR });
+      return get(`/library/${key}`, bearer(await userJwt(user)));
+    },
+    error: async () => get(`/library/${uniqueId("headers")}/members.txt`),
+    cache: "private, no-cache",
+  },
+  libraryUpload: {
+    success: () => libraryUpload(bearer(ADMIN_TOKEN)),
+    error: () => libraryUpload(bearer(CHATGPT_BEARER_TOKEN)),
+  },
+};
+
+/** Sends a case's request with `Origin` and the test's extra variables. */
+async function send(call: Call, origin: string | null, vars: Vars = ALLOWED): Promise<Response> {
+  const headers = new Headers(call.init.headers);
+  if (origin !== null) headers.set("Origin", origin);
+  return relay(call.path, { ...call.init, headers }, { ...call.vars, ...vars });
+}
+
+/** The headers every answer of the relay carries, whatever its status. */
+function expectPlatformHeaders(response: Response, cacheControl: string): void {
+  expect(response.headers.get("X-Content-Type-Options")).toBe("nosniff");
+  expect(response.headers.get("X-Request-Id")).toMatch(REQUEST_ID);
+  expect(response.headers.get("Cache-Control")).toBe(cacheControl);
+  // Nothing that names the software behind the relay.
+  expect(response.headers.get("Server")).toBeNull();
+  expect(response.headers.get("X-Powered-By")).toBeNull();
+}
+
+/** An allowed origin is echoed exactly, with `Vary: Origin`; never the wildcard. */
+function expectEchoedOrigin(response: Response, origin: string): void {
+  expect(response.headers.get("Access-Control-Allow-Origin")).toBe(origin);
+  expect(response.headers.get("Vary") ?? "").toMatch(/(^|,\s*)Origin(\s*,|$)/i);
+  expect(response.headers.get("Access-Control-Allow-Origin")).not.toBe("*");
+}
+
+/** An error body: DESIGN.md's shape, and neither a secret nor anything of a stack trace in it. */
+async function expectCleanErrorBody(response: Response): Promise<void> {
+  const text = await response.text();
+  const body = JSON.parse(text) as { success: unknown; error: { code: unknown; message: unknown } };
+  expect(body.success).toBe(false);
+  expect(body.error.code).toMatch(/^[a-z][a-z0-9_]*$/);
+  expect(typeof body.error.message).toBe("string");
+  for (const secret of SECRETS) expect(text).not.toContain(secret);
+  expect(text).not.toMatch(/\b(?:Type|Reference|Syntax|Range)?Error\b[:(]/);
+  expect(text).not.toMatch(/\bat \S+ \(|\.(?:ts|js|mjs):\d+|node_modules|workerd|\bstack\b/);
+}
+
+const ROUTE_CASES = (Object.keys(ROUTES) as RouteName[]).map((name) => ({
+  name,
+  method: ROUTES[name].method,
+  path: ROUTES[name].path,
+  credentialed: ROUTES[name].auth !== "none",
+  ...CASES[name],
+}));
+
+describe("security headers on every route of the route table", () => {
+  it("has a case for every route", () => {
+    expect(Object.keys(CASES).sort()).toEqual(Object.keys(ROUTES).sort());
+  });
+
+  describe.each(ROUTE_CASES)("$method $path ($name)", ({ name, success, error, cache }) => {
+    it("answers success with nosniff, a request id, its Cache-Control and the allowed origin echoed", async () => {
+      const response = await send(await success(), ORIGIN);
+      expect(response.status, await response.clone().text()).toBeGreaterThanOrEqual(200);
+      expect(response.status).toBeLessThan(300);
+      expectPlatformHeaders(response, cache ?? "no-store");
+      if (name === "health") {
+        // Health sits before the origin policy (it needs nothing and reveals nothing): no CORS at all.
+        expect(response.headers.get("Access-Control-Allow-Origin")).toBeNull();
+      } else {
+        expectEchoedOrigin(response, ORIGIN);
+      }
+      await response.body?.cancel();
+    });
+
+    it("answers an error with nosniff, a request id and no-store, and a clean error body", async () => {
+      const response = await send(await error(), ORIGIN);
+      expect(response.status).toBeGreaterThanOrEqual(400);
+      expect(response.status).toBeLessThan(500);
+      expectPlatformHeaders(response, "no-store");
+      expectEchoedOrigin(response, ORIGIN);
+      await expectCleanErrorBody(response);
+    });
+
+    it("refuses an Origin outside ORIGIN_ALLOWLIST with 403 and no Access-Control-Allow-Origin", async () => {
+      const response = await send(await success(), EVIL_ORIGIN);
+      expect(response.headers.get("Access-Control-Allow-Origin")).toBeNull();
+      if (name === "health") {
+        expectPlatformHeaders(response, "no-store");
+        expect(response.status).toBe(200);
+        return;
+      }
+      expect(response.status).toBe(403);
+      expectPlatformHeaders(response, "no-store");
+      const body = await response.clone().json();
+      expect(body).toEqual({ success: false, error: { code: "origin_not_allowed", message: expect.any(String) } });
+      await expectCleanErrorBody(response);
+    });
+
+    it("echoes any origin when ORIGIN_ALLOWLIST is empty, never *", async () => {
+      const response = await send(await success(), "https://anyone.test", { ORIGIN_ALLOWLIST: "" });
+      expect(response.status).toBeLessThan(300);
+      expect(response.headers.get("Access-Control-Allow-Origin")).not.toBe("*");
+      if (name !== "health") expectEchoedOrigin(response, "https://anyone.test");
+      await response.body?.cancel();
+    });
+
+    it("answers a preflight from an allowed origin with that origin, nosniff and no-store", async () => {
+      const { path, init } = await success();
+      const response = await relay(
+        path,
+        {
+          method: "OPTIONS",
+          headers: {
+            Origin: ORIGIN,
+            "Access-Control-Request-Method": init.method ?? "GET",
+            "Access-Control-Request-Headers": "authorization,content-type",
+          },
+        },
+        ALLOWED,
+      );
+      expect(response.status).toBe(204);
+      expectPlatformHeaders(response, "no-store");
+      expectEchoedOrigin(response, ORIGIN);
+      expect(response.headers.get("Access-Control-Allow-Methods")).toContain(init.method ?? "GET");
+      expect(response.headers.get("Access-Control-Allow-Credentials")).toBeNull();
+    });
+
+    it("refuses a preflight from another origin with 403 and no Access-Control-Allow-Origin", async () => {
+      const { path, init } = await success();
+      const response = await relay(
+        path,
+        { method: "OPTIONS", headers: { Origin: EVIL_ORIGIN, "Access-Control-Request-Method": init.method ?? "GET" } },
+        ALLOWED,
+      );
+      expect(response.status).toBe(403);
+      expect(response.headers.get("Access-Control-Allow-Origin")).toBeNull();
+      expectPlatformHeaders(response, "no-store");
+    });
+  });
+});
+
+describe("security headers on every kind of error answer", () => {
+  /** Sends `call`, expects `status`, the platform headers with no-store and a clean error body. */
+  async function expectCleanError(call: Call, status: number, extra: Vars = {}): Promise<Response> {
+    const response = await send(call, ORIGIN, { ...ALLOWED, ...extra });
+    expect(response.status).toBe(status);
+    expectPlatformHeaders(response, "no-store");
+    expectEchoedOrigin(response, ORIGIN);
+    await expectCleanErrorBody(response.clone());
+    return response;
+  }
+
+  it("404 for an unknown route", async () => {
+    await expectCleanError(get("/nope"), 404);
+  });
+
+  it("402 for a library item the user may not read", async () => {
+    const key = `${uniqueId("headers")}/members.txt`;
+    await stored(key, "members only", { "X-Library-Tier": "yearly" });
+    await expectCleanError(get(`/library/${key}`, bearer(await userJwt(uniqueId("u")))), 402);
+  });
+
+  it("413 for a JSON body over 1 MiB", async () => {
+    const big = { messages: [{ role: "user", content: "x".repeat(1024 * 1024) }] };
+    await expectCleanError(post("/v1/chat/completions", big, bearer(RELAY_SECRET)), 413);
+  });
+
+  it("415 for a body that is not JSON", async () => {
+    await expectCleanError(
+      post("/chatgpt/prs/list", "a=1", { ...bearer(CHATGPT_BEARER_TOKEN), "Content-Type": "text/plain" }),
+      415,
+    );
+  });
+
+  it("429 with Retry-After when rate limited", async () => {
+    const ip = uniqueIp();
+    const call = (): Call => {
+      const { path, init } = post("/v1/chat/completions", hello, bearer(RELAY_SECRET));
+      return {
+        path,
+        init: { ...init, headers: { ...(init.headers as Record<string, string>), "CF-Connecting-IP": ip } },
+      };
+    };
+    const limit = { RATE_LIMIT_REQUESTS: "1" };
+    expect((await send(call(), ORIGIN, { ...ALLOWED, ...limit })).status).toBe(200);
+    const response = await expectCleanError(call(), 429, limit);
+    expect(response.headers.get("Retry-After")).toMatch(/^\d+$/);
+  });
+
+  it("500 for an unexpected failure, with nothing of the failure in the body", async () => {
+    // No D1 binding: the handler's query throws a TypeError that only the log may see.
+    const response = await expectCleanError(get("/admin/audit", bearer(ADMIN_TOKEN)), 500, { DB: undefined });
+    expect(await response.json()).toEqual({
+      success: false,
+      error: { code: "internal_error", message: "Internal error" },
+    });
+  });
+
+  it("502 for an upstream that resets the connection", async () => {
+    const upstream = openaiScenario("reset");
+    await expectCleanError(post("/v1/chat/completions", hello, bearer(RELAY_SECRET)), 502, {
+      OPENAI_BASE_URL: upstream.baseUrl,
+    });
+  });
+
+  it("503 naming a missing secret, never a value", async () => {
+    await expectCleanError(post("/trigger-hive", { action: "plan" }, bearer(RELAY_SECRET)), 503, {
+      GITHUB_TOKEN: undefined,
+    });
+  });
+
+  it("504 for GitHub not answering in time", async () => {
+    const github = githubScenario("hang");
+    await expectCleanError(post("/chatgpt/prs/list", repo, bearer(CHATGPT_BEARER_TOKEN)), 504, {
+      GITHUB_API_URL: github.apiUrl,
+      GITHUB_TIMEOUT_MS: "200",
+    });
+  });
+});
+
+describe("authenticated answers that an upstream sends", () => {
+  it("are no-store even when the upstream's stream says otherwise", async () => {
+    const upstream = openaiScenario("drip-2-5");
+    const response = await send(
+      post("/v1/chat/completions", { ...hello, stream: true }, bearer(RELAY_SECRET), {
+        OPENAI_BASE_URL: upstream.baseUrl,
+      }),
+      ORIGIN,
+    );
+    expect(response.status).toBe(200);
+    expect(response.headers.get("Content-Type")).toContain("text/event-stream");
+    expectPlatformHeaders(response, "no-store");
+    expectEchoedOrigin(response, ORIGIN);
+    await response.text();
+  });
+
+  it("serve a library item's revalidation (304) with private, no-cache and its error (416) with no-store", async () => {
+    const key = `${uniqueId("headers")}/members.txt`;
+    await stored(key, "members only", { "X-Library-Tier": "monthly" });
+    const user = await userWith({ type: "subscription", tier: "monthly", expires_at: FAR });
+    const token = await userJwt(user);
+    const first = await send(get(`/library/${key}`, bearer(token)), ORIGIN);
+    const etag = first.headers.get("ETag") ?? "";
+    await first.body?.cancel();
+    const revalidated = await send(get(`/library/${key}`, { ...bearer(token), "If-None-Match": etag }), ORIGIN);
+    expect(revalidated.status).toBe(304);
+    expectPlatformHeaders(revalidated, "private, no-cache");
+    expectEchoedOrigin(revalidated, ORIGIN);
+    const unsatisfiable = await send(get(`/library/${key}`, { ...bearer(token), Range: "bytes=500-" }), ORIGIN);
+    expect(unsatisfiable.status).toBe(416);
+    expectPlatformHeaders(unsatisfiable, "no-store");
+    await expectCleanErrorBody(unsatisfiable);
+  });
+});
