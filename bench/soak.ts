@@ -1,7 +1,8 @@
 // `npm run soak`: the relay under `wrangler dev` with both stand-ins, driven at a fixed rate by a mixed load
 // (chat, streamed chat, connector list, entitlement check, payment webhook) for a bounded time, loopback only.
 // Reports requests, unexpected answers, p50/p99 per route and the workerd process's memory at start and end.
-// SOAK_SECONDS (default 60) and SOAK_RATE (requests per second, default 40) change the load.
+// SOAK_SECONDS (default 60) and SOAK_RATE (requests per second, default 40) change the load; SOAK_ROUTES
+// (comma-separated substrings of the route names below) keeps only some routes, to find what grows.
 import { spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -46,7 +47,9 @@ const chat = { model: "gpt-4o-mini", messages: [{ role: "user", content: "soak" 
 const json = (token: string) => ({ "Content-Type": "application/json", Authorization: `Bearer ${token}` });
 
 type Route = { name: string; expect: number; send(): Promise<Response> };
-const routes: Route[] = [
+const allRoutes: Route[] = [
+  // Not part of the default mix: a baseline for SOAK_ROUTES=health (what the runtime itself grows by).
+  { name: "GET /relay/health", expect: 200, send: () => fetch(`${relay.url}/relay/health`) },
   {
     name: "POST /v1/chat/completions",
     expect: 200,
@@ -106,6 +109,11 @@ const routes: Route[] = [
     },
   },
 ];
+
+const only = process.env.SOAK_ROUTES?.split(",").filter(Boolean);
+const routes = only
+  ? allRoutes.filter((route) => only.some((part) => route.name.includes(part)))
+  : allRoutes.filter((route) => route.name !== "GET /relay/health");
 
 const workerdPid = () => {
   // wrangler → workerd: the runtime is the descendant named workerd.
