@@ -35,6 +35,9 @@ export default defineConfig({
                 CHASE_LINK_SKU_EBOOK: "https://pay.test/ebook",
                 CHASE_LINK_SKU_MY_COURSE: "https://pay.test/my-course",
                 PUBLIC_RATE_LIMIT: "1000",
+                // test/integration/fuzz.test.ts: the seed and the cases per route (README, "Development").
+                FUZZ_SEED: process.env.FUZZ_SEED ?? "",
+                FUZZ_RUNS: process.env.FUZZ_RUNS ?? "",
                 // Applied to D1 by test/apply-migrations.ts before every test file.
                 TEST_MIGRATIONS: await readD1Migrations("./migrations"),
               },

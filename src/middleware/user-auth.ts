@@ -37,7 +37,11 @@ function jwksFor(url: string): JWTVerifyGetKey {
 }
 
 function subjectOf(sub: unknown): string {
-  if (typeof sub !== "string" || sub === "") throw new Unauthorized("Invalid or expired user token");
+  // A lone surrogate (`"\ud800"` is valid JSON) names no user storage can hold: KV and D1 would refuse or
+  // rewrite it.
+  if (typeof sub !== "string" || sub === "" || !sub.isWellFormed()) {
+    throw new Unauthorized("Invalid or expired user token");
+  }
   return sub;
 }
 

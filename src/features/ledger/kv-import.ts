@@ -12,6 +12,9 @@ export type KvParse = { subscription?: KvSubscription; purchases: KvPurchase[]; 
 
 const STILL_VALID = new Set(["active", "expired", undefined]);
 
+/** KV's limit on a key, in UTF-8 bytes. */
+const MAX_KV_KEY_BYTES = 512;
+
 /**
  * Reads the original layout `{subscriptions: [{tier, status, granted_at, expires_at}], purchases: [{sku,
  * purchased_at}]}`. Keeps the subscription that runs longest and every well-formed purchase; anything
@@ -70,7 +73,9 @@ function parseJson(text: string | null): unknown {
 export async function importFromKv({ db, kv }: Ledger, userId: string, now: Date): Promise<void> {
   const done = await db.prepare("SELECT 1 FROM kv_imports WHERE user_id = ?").bind(userId).first();
   if (done) return;
-  const raw = await kv.get(`user:${userId}`, "text");
+  const key = `user:${userId}`;
+  // KV keys are at most 512 bytes, so a longer one (a long JWT `sub`) has no record; KV would throw on it.
+  const raw = new TextEncoder().encode(key).length > MAX_KV_KEY_BYTES ? null : await kv.get(key, "text");
   const parsed = parseKvRecord(parseJson(raw));
   const at = now.toISOString();
   const sub = parsed.subscription;

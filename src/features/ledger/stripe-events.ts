@@ -28,15 +28,18 @@ const checkoutSession = z.object({
   payment_intent: stripeId,
 });
 
+/** A Unix time in seconds; past 9999-12-31 it is no date the ledger can store (and no date Stripe sends). */
+const unixSeconds = z.number().min(0).max(253_402_300_799);
+
 const invoice = z.object({
   subscription: stripeId,
   // API versions from 2025-03-31 moved the subscription id here.
   parent: z.object({ subscription_details: z.object({ subscription: stripeId }).nullish() }).nullish(),
   payment_intent: stripeId,
-  lines: z.object({ data: z.array(z.object({ period: z.object({ end: z.number() }).nullish() })) }).nullish(),
+  lines: z.object({ data: z.array(z.object({ period: z.object({ end: unixSeconds }).nullish() })) }).nullish(),
 });
 
-const subscription = z.object({ id: z.string(), ended_at: z.number().nullish() });
+const subscription = z.object({ id: z.string(), ended_at: unixSeconds.nullish() });
 const charge = z.object({ payment_intent: stripeId, refunded: z.boolean() });
 
 type Ref = { kind: "customer" | "subscription" | "payment_intent"; id: string | undefined };

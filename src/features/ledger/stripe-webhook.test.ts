@@ -309,6 +309,31 @@ describe("POST /webhooks/stripe: events", () => {
     expect(audit?.outcome).toBe(`ignored:${reason}`);
   });
 
+  // Found by the fuzz test (test/integration/fuzz.test.ts): a time past year 9999 used to answer 500.
+  it("ignores a renewal or an end whose time is no storable date, instead of failing with 500", async () => {
+    const user = uniqueId("u");
+    const { event, ids } = checkout(user, { tier: "monthly" });
+    expect((await postStripe(event)).status).toBe(200);
+    const before = await rowsOf("ledger_events", user);
+    for (const late of [1e300, 253_402_300_800]) {
+      const renewal = invoicePaid(ids.sub, late);
+      const ended = stripeEvent(uniqueId("evt"), "customer.subscription.deleted", { id: ids.sub, ended_at: late });
+      for (const [next, reason] of [
+        [renewal, "unreadable_invoice"],
+        [ended, "unreadable_subscription"],
+      ] as const) {
+        const response = await postStripe(next);
+        expect(response.status).toBe(200);
+        expect(await response.json()).toEqual({ success: true, event_id: next.id, outcome: "ignored" });
+        const audit = await env.DB.prepare("SELECT outcome FROM audit_log WHERE request_id = ?")
+          .bind(response.headers.get("X-Request-Id"))
+          .first<{ outcome: string }>();
+        expect(audit?.outcome).toBe(`ignored:${reason}`);
+      }
+    }
+    expect(await rowsOf("ledger_events", user)).toEqual(before);
+  });
+
   it("logs neither the payload nor the secret", async () => {
     const user = uniqueId("u");
     const { event, ids } = checkout(user, { sku: "SECRET-BOOK" });

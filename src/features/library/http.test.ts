@@ -105,6 +105,24 @@ describe("GET /library/{path}: conditional requests (RFC 9110 §13)", () => {
     const later = new Date(Date.now() + 60_000).toUTCString();
     expect((await read(path, user, { "If-Modified-Since": later })).status).toBe(304);
   });
+
+  // Found by the fuzz test (test/integration/fuzz.test.ts): R2 threw on these (500), or read a malformed date
+  // as a failed condition (304). A malformed condition is ignored (RFC 9110 §13.1.3-4): the item is served.
+  it.each([
+    ["If-None-Match", ","],
+    ["If-None-Match", "W/"],
+    ["If-None-Match", "no-quotes"],
+    ["If-Match", "no-quotes"],
+    ["If-Match", '"unterminated'],
+    ["If-Unmodified-Since", "garbage"],
+    ["If-Unmodified-Since", '"x"'],
+    ["If-Modified-Since", "2099"],
+  ])("ignores a malformed %s (%s) and serves the item", async (name, value) => {
+    const { path, user } = await digits();
+    const response = await read(path, user, { [name]: value });
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe("0123456789");
+  });
 });
 
 describe("GET /library/{path}: path safety", () => {

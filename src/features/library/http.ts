@@ -38,6 +38,28 @@ export function rangeOf(headers: Headers, item: R2Object): ByteRange | undefined
   return { offset: first, length: Math.min(requestedLast, size - 1) - first + 1 };
 }
 
+const ETAG_LIST = /^(?:\*|(?:W\/)?"[\x21\x23-\x7e\x80-\xff]*"(?:[ \t]*,[ \t]*(?:W\/)?"[\x21\x23-\x7e\x80-\xff]*")*)$/;
+const IMF_FIXDATE =
+  /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
+
+/**
+ * The well-formed conditional headers of a request, for R2's `onlyIf` and for `assertPreconditions`. A
+ * malformed one is ignored, as RFC 9110 §13.1.3-4 requires for dates (R2 would throw on a malformed ETag list
+ * and read a malformed date as a failed condition).
+ */
+export function conditionalHeaders(headers: Headers): Headers {
+  const conditions = new Headers();
+  for (const name of ["If-Match", "If-None-Match"]) {
+    const value = headers.get(name)?.trim();
+    if (value && ETAG_LIST.test(value)) conditions.set(name, value);
+  }
+  for (const name of ["If-Modified-Since", "If-Unmodified-Since"]) {
+    const value = headers.get(name)?.trim();
+    if (value && IMF_FIXDATE.test(value) && !Number.isNaN(Date.parse(value))) conditions.set(name, value);
+  }
+  return conditions;
+}
+
 /** True when one of an `If-Match` list is `*` or the item's strong ETag (RFC 9110 §13.1.1). */
 function etagListMatches(list: string, httpEtag: string): boolean {
   return list.split(",").some((entry) => ["*", httpEtag].includes(entry.trim()));

@@ -78,6 +78,21 @@ describe("GET /library/{path}: who may read what", () => {
     expect(await forged.json()).toEqual(errorBody("unauthorized", "Invalid or expired user token"));
   });
 
+  // Found by the fuzz test (test/integration/fuzz.test.ts): both used to answer 500 (KV refused the key).
+  it("answers 401 for a token whose sub is not well-formed Unicode, and 402 for a sub too long for KV", async () => {
+    const dir = await shelf();
+    for (const path of ["/library", `/library/${dir}/ebook.txt`]) {
+      const broken = await read(path, "a\ud800b");
+      expect(broken.status).toBe(401);
+      expect(await broken.json()).toEqual(errorBody("unauthorized", "Invalid or expired user token"));
+    }
+    const long = "x".repeat(600);
+    const list = await read("/library", long);
+    expect(list.status).toBe(200);
+    expect(await list.json()).toEqual({ success: true, items: [], next_cursor: null });
+    expect((await read(`/library/${dir}/ebook.txt`, long)).status).toBe(402);
+  });
+
   it("refuses a revoked subscription with 402 on the very next request, even a revalidation", async () => {
     const dir = await shelf();
     const user = await userWith({ type: "subscription", tier: "monthly", expires_at: FAR });

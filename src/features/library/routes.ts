@@ -6,7 +6,7 @@ import { requireUserId } from "../../middleware/user-auth";
 import { mount, ROUTES } from "../../routes";
 import { readEntitlements } from "../ledger/read";
 import { isSubscriber, mayRead, paymentRequired, requirementOf } from "./access";
-import { assertPreconditions, itemResponse, notModified, rangeOf } from "./http";
+import { assertPreconditions, conditionalHeaders, itemResponse, notModified, rangeOf } from "./http";
 import { itemOf } from "./item";
 import { keyFromPath, pathAfter } from "./key";
 import { listQuery } from "./schema";
@@ -48,7 +48,8 @@ mount(library, ROUTES.libraryItem, async (c) => {
   if (!mayRead(entitlements, requirement)) throw paymentRequired(c.env, requirement, userId);
 
   const range = rangeOf(c.req.raw.headers, head);
-  const item = await c.env.LIBRARY.get(key, { range, onlyIf: c.req.raw.headers });
+  const conditions = conditionalHeaders(c.req.raw.headers);
+  const item = await c.env.LIBRARY.get(key, { range, onlyIf: conditions });
   // Replaced or deleted since head(): decide again on what get() returned.
   if (item === null) throw new NotFound(`No library item ${key}`, "item_not_found");
   if (!mayRead(entitlements, requirementOf(item.customMetadata))) {
@@ -56,7 +57,7 @@ mount(library, ROUTES.libraryItem, async (c) => {
     throw paymentRequired(c.env, requirementOf(item.customMetadata), userId);
   }
   if (!("body" in item)) {
-    assertPreconditions(c.req.raw.headers, item);
+    assertPreconditions(conditions, item);
     return notModified(item);
   }
   return itemResponse(item, range);

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { auditRowsOf, errorBody, uniqueId } from "../../../test/helpers";
+import { auditRowsOf, errorBody, relay, uniqueId } from "../../../test/helpers";
+import { ADMIN_TOKEN } from "../../../test/ledger-helpers";
 import { FAR, read, upload, userWith } from "./test-support";
 
 const MIB = 1024 * 1024;
@@ -156,6 +157,32 @@ describe("PUT /admin/library/{path}", () => {
       errorBody("length_mismatch", "body: is not the 20 bytes Content-Length declares"),
     );
     expect(await env.LIBRARY.head(key)).toBeNull();
+  });
+
+  // Found by the fuzz test (test/integration/fuzz.test.ts): a request whose body is null (what the Worker gets
+  // when called with a Request object directly; `vars` makes relay() do that) used to hang the upload forever.
+  it("answers a PUT without a body instead of hanging: an empty item for Content-Length 0, else 400", async () => {
+    const put = (key: string, length: string) =>
+      relay(
+        `/admin/library/${key}`,
+        {
+          method: "PUT",
+          headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, "X-Library-Sku": "EBOOK", "Content-Length": length },
+        },
+        {},
+      );
+    const empty = `${uniqueId("up")}/empty.txt`;
+    const stored = await put(empty, "0");
+    expect(stored.status).toBe(200);
+    expect((await env.LIBRARY.head(empty))?.size).toBe(0);
+
+    const missing = `${uniqueId("up")}/x.bin`;
+    const refused = await put(missing, "11");
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toEqual(
+      errorBody("length_mismatch", "body: is not the 11 bytes Content-Length declares"),
+    );
+    expect(await env.LIBRARY.head(missing)).toBeNull();
   });
 
   it("streams a 50 MiB body past the 1 MiB JSON limit and serves a range from its middle", async () => {

@@ -33,8 +33,10 @@ mount(
     if (headers["X-Library-Sku"] !== undefined) customMetadata.sku = headers["X-Library-Sku"];
     if (headers["X-Library-Tier"] !== undefined) customMetadata.tier = headers["X-Library-Tier"];
     // R2 stores a stream only when its length is known; FixedLengthStream passes bytes through one chunk
-    // at a time and fails the put if the body is shorter or longer than declared.
-    const body = (c.req.raw.body ?? new ReadableStream()).pipeThrough(new FixedLengthStream(length));
+    // at a time and fails the put if the body is shorter or longer than declared. No body is an empty one,
+    // closed at once (an unclosed stream would hang the put).
+    const empty = () => new ReadableStream({ start: (controller) => controller.close() });
+    const body = (c.req.raw.body ?? empty()).pipeThrough(new FixedLengthStream(length));
     let stored: R2Object;
     try {
       stored = await c.env.LIBRARY.put(key, body, {

@@ -1,0 +1,142 @@
+import { env } from "cloudflare:workers";
+import { CHATGPT_BEARER_TOKEN, GITHUB_TOKEN, OPENAI_API_KEY, RELAY_SECRET } from "../helpers";
+import { ADMIN_TOKEN, PAYMENT_WEBHOOK_SECRET, STRIPE_WEBHOOK_SECRET, USER_JWT_SECRET } from "../ledger-helpers";
+
+/**
+ * The properties every fuzzed answer must have (test/integration/fuzz.test.ts): no 5xx for a request the
+ * relay could judge, the one error shape on every 4xx, no secret and no stack trace in any body or header,
+ * and nothing written or sent upstream for a refused request.
+ */
+
+/** Every secret of the test configuration (vitest.config.mts) and the test helpers. */
+export const SECRETS: readonly string[] = [
+  RELAY_SECRET,
+  OPENAI_API_KEY,
+  GITHUB_TOKEN,
+  CHATGPT_BEARER_TOKEN,
+  ADMIN_TOKEN,
+  USER_JWT_SECRET,
+  STRIPE_WEBHOOK_SECRET,
+  PAYMENT_WEBHOOK_SECRET,
+  // The key material of the Standard Webhooks secret, without its prefix.
+  PAYMENT_WEBHOOK_SECRET.replace(/^whsec_/, ""),
+];
+
+/** What a stack trace or an internal file name looks like in a body (raw or JSON-escaped). */
+const STACK_TRACE = [
+  /(?:\n|\\n)\s*at [\w$.<>[\] ]+ \(/,
+  /(?:\n|\\n)\s*at (?:file|node|async|https?):/,
+  /\((?:file:\/\/)?[^()\s]+\.(?:ts|js|mjs):\d+:\d+\)/,
+  /\b(?:Type|Range|Syntax|Reference|Eval|URI|Aggregate|Internal|Zod)?Error: /,
+  /\b(?:src|node_modules|\.wrangler)\/[\w./-]+\.(?:ts|js|mjs)\b/,
+];
+
+const SNAKE_CASE = /^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$/;
+
+/** 402 adds the links that would grant access to the error (DESIGN.md, "Private library"). */
+const EXTRA_ERROR_KEYS: Record<number, readonly string[]> = { 402: ["billing_links", "store_link"] };
+
+/** The problems with one answer's status, shape, body and headers (empty when it is fine). */
+export function answerProblems(
+  method: string,
+  route: string,
+  status: number,
+  headers: Headers,
+  text: string,
+  extraSecrets: readonly string[] = [],
+): string[] {
+  const problems: string[] = [];
+  const isHead = method.toUpperCase() === "HEAD";
+
+  if (status >= 500) {
+    // Stripe delivers out of order: an event about a subscription the ledger does not know yet gets a 503
+    // so that Stripe retries it (DESIGN.md, "Payment webhooks"). Every other 5xx is a failure, since the
+    // stand-ins were told to answer "ok" and everything is configured.
+    const retryLater = route === "/webhooks/stripe" && status === 503 && /"code":"retry_later"/.test(text);
+    if (!retryLater) problems.push(`answered ${status}`);
+  }
+
+  if (status >= 400 && !isHead) {
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      problems.push(`a ${status} whose body is not JSON`);
+    }
+    if (body !== undefined) problems.push(...errorShapeProblems(status, body));
+    if (!/^application\/json\b/i.test(headers.get("Content-Type") ?? "")) {
+      problems.push(`a ${status} with Content-Type ${headers.get("Content-Type")}`);
+    }
+  }
+  if (status === 429) {
+    if (!/^[1-9]\d*$/.test(headers.get("Retry-After") ?? "")) {
+      problems.push(`a 429 with Retry-After ${headers.get("Retry-After")}`);
+    }
+  }
+
+  const headerText = [...headers].map(([name, value]) => `${name}: ${value}`).join("\n");
+  for (const secret of [...SECRETS, ...extraSecrets]) {
+    if (text.includes(secret)) problems.push(`a secret in the body (${secret.slice(0, 6)}…)`);
+    if (headerText.includes(secret)) problems.push(`a secret in a header (${secret.slice(0, 6)}…)`);
+  }
+  for (const pattern of STACK_TRACE) {
+    if (pattern.test(text)) problems.push(`a stack trace or file name in the body (${pattern})`);
+  }
+  return problems;
+}
+
+/** Exactly `{success: false, error: {code: snake_case, message: string}}` (402 may add its links). */
+export function errorShapeProblems(status: number, body: unknown): string[] {
+  if (body === null || typeof body !== "object" || Array.isArray(body))
+    return [`a ${status} whose body is not an object`];
+  const problems: string[] = [];
+  const record = body as Record<string, unknown>;
+  const allowed = new Set(["success", "error", ...(EXTRA_ERROR_KEYS[status] ?? [])]);
+  const extra = Object.keys(record).filter((key) => !allowed.has(key));
+  if (extra.length > 0) problems.push(`a ${status} with extra keys ${extra.join(", ")}`);
+  if (record.success !== false) problems.push(`a ${status} without success: false`);
+  const error = record.error as Record<string, unknown> | undefined;
+  if (error === null || typeof error !== "object" || Array.isArray(error)) {
+    problems.push(`a ${status} without an error object`);
+    return problems;
+  }
+  const keys = Object.keys(error).sort().join(",");
+  if (keys !== "code,message") problems.push(`a ${status} whose error has keys ${keys}`);
+  if (typeof error.code !== "string" || !SNAKE_CASE.test(error.code)) {
+    problems.push(`a ${status} whose code is ${JSON.stringify(error.code)}`);
+  }
+  if (typeof error.message !== "string" || error.message === "") {
+    problems.push(`a ${status} whose message is ${JSON.stringify(error.message)}`);
+  }
+  return problems;
+}
+
+/**
+ * What storage holds, as numbers that change whenever a row is added, removed or changed: the ledger
+ * (append-only events; the state tables point at their last event), the Stripe references, and the library's
+ * keys. The audit log is left out on purpose (refusals are audited), and so is `kv_imports`, which records
+ * that a user's legacy KV record was looked at: a read, not a change of entitlements.
+ */
+export type StorageSnapshot = { rows: string; libraryKeys: string };
+
+export async function snapshot(withLibrary: boolean): Promise<StorageSnapshot> {
+  const row = await env.DB.prepare(
+    `SELECT
+      (SELECT COUNT(*) FROM ledger_events) || ':' || (SELECT IFNULL(MAX(id), 0) FROM ledger_events) AS events,
+      (SELECT COUNT(*) || ':' || TOTAL(last_event_id) FROM subscriptions) AS subscriptions,
+      (SELECT COUNT(*) || ':' || TOTAL(last_event_id) FROM purchases) AS purchases,
+      (SELECT COUNT(*) FROM stripe_refs) AS refs`,
+  ).first<Record<string, string>>();
+  return { rows: JSON.stringify(row), libraryKeys: withLibrary ? await libraryKeys() : "" };
+}
+
+async function libraryKeys(): Promise<string> {
+  const keys: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await env.LIBRARY.list({ cursor, limit: 1000 });
+    for (const object of page.objects) keys.push(`${object.key}@${object.etag}`);
+    cursor = page.truncated ? page.cursor : undefined;
+  } while (cursor);
+  return keys.join("\n");
+}
