@@ -1,6 +1,5 @@
 import { env } from "cloudflare:workers";
-import { CHATGPT_BEARER_TOKEN, GITHUB_TOKEN, OPENAI_API_KEY, RELAY_SECRET } from "../helpers";
-import { ADMIN_TOKEN, PAYMENT_WEBHOOK_SECRET, STRIPE_WEBHOOK_SECRET, USER_JWT_SECRET } from "../ledger-helpers";
+import { TEST_SECRETS } from "../secrets";
 
 /**
  * The properties every fuzzed answer must have (test/integration/fuzz.test.ts): no 5xx for a request the
@@ -8,19 +7,6 @@ import { ADMIN_TOKEN, PAYMENT_WEBHOOK_SECRET, STRIPE_WEBHOOK_SECRET, USER_JWT_SE
  * and nothing written or sent upstream for a refused request.
  */
 
-/** Every secret of the test configuration (vitest.config.mts) and the test helpers. */
-export const SECRETS: readonly string[] = [
-  RELAY_SECRET,
-  OPENAI_API_KEY,
-  GITHUB_TOKEN,
-  CHATGPT_BEARER_TOKEN,
-  ADMIN_TOKEN,
-  USER_JWT_SECRET,
-  STRIPE_WEBHOOK_SECRET,
-  PAYMENT_WEBHOOK_SECRET,
-  // The key material of the Standard Webhooks secret, without its prefix.
-  PAYMENT_WEBHOOK_SECRET.replace(/^whsec_/, ""),
-];
 
 /** What a stack trace or an internal file name looks like in a body (raw or JSON-escaped). */
 const STACK_TRACE = [
@@ -75,7 +61,7 @@ export function answerProblems(
   }
 
   const headerText = [...headers].map(([name, value]) => `${name}: ${value}`).join("\n");
-  for (const secret of [...SECRETS, ...extraSecrets]) {
+  for (const secret of [...TEST_SECRETS, ...extraSecrets]) {
     if (text.includes(secret)) problems.push(`a secret in the body (${secret.slice(0, 6)}…)`);
     if (headerText.includes(secret)) problems.push(`a secret in a header (${secret.slice(0, 6)}…)`);
   }

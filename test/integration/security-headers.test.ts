@@ -3,9 +3,7 @@ import { FAR, stored, userWith } from "../../src/features/library/test-support";
 import { ROUTES, type RouteName } from "../../src/routes";
 import {
   CHATGPT_BEARER_TOKEN,
-  GITHUB_TOKEN,
   githubScenario,
-  OPENAI_API_KEY,
   ORIGIN,
   openaiScenario,
   RELAY_SECRET,
@@ -13,17 +11,8 @@ import {
   uniqueId,
   uniqueIp,
 } from "../helpers";
-import {
-  ADMIN_TOKEN,
-  grant,
-  PAYMENT_WEBHOOK_SECRET,
-  paymentHeaders,
-  STRIPE_WEBHOOK_SECRET,
-  stripeEvent,
-  stripeSignature,
-  USER_JWT_SECRET,
-  userJwt,
-} from "../ledger-helpers";
+import { ADMIN_TOKEN, grant, paymentHeaders, stripeEvent, stripeSignature, userJwt } from "../ledger-helpers";
+import { TEST_SECRETS } from "../secrets";
 
 /**
  * Security headers on every route of the route table (src/routes.ts): `X-Content-Type-Options: nosniff`,
@@ -45,16 +34,6 @@ type Case = {
 
 const ALLOWED = { ORIGIN_ALLOWLIST: `${ORIGIN}, https://other.test` };
 const EVIL_ORIGIN = "https://evil.test";
-const SECRETS = [
-  RELAY_SECRET,
-  OPENAI_API_KEY,
-  GITHUB_TOKEN,
-  CHATGPT_BEARER_TOKEN,
-  ADMIN_TOKEN,
-  USER_JWT_SECRET,
-  STRIPE_WEBHOOK_SECRET,
-  PAYMENT_WEBHOOK_SECRET,
-];
 const REQUEST_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
@@ -252,7 +231,7 @@ async function expectCleanErrorBody(response: Response): Promise<void> {
   expect(body.success).toBe(false);
   expect(body.error.code).toMatch(/^[a-z][a-z0-9_]*$/);
   expect(typeof body.error.message).toBe("string");
-  for (const secret of SECRETS) expect(text).not.toContain(secret);
+  for (const secret of TEST_SECRETS) expect(text).not.toContain(secret);
   expect(text).not.toMatch(/\b(?:Type|Reference|Syntax|Range)?Error\b[:(]/);
   expect(text).not.toMatch(/\bat \S+ \(|\.(?:ts|js|mjs):\d+|node_modules|workerd|\bstack\b/);
 }

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { parseRecorded, readBody, json as sendJson } from "./http";
 
 /**
  * Stand-in for the GitHub REST API on 127.0.0.1, speaking GitHub's wire format: status codes, JSON bodies,
@@ -60,7 +61,7 @@ export async function startGitHubStandIn(port = 0) {
       path,
       query: Object.fromEntries(url.searchParams),
       headers: req.headers,
-      body: text === "" ? null : safeParse(text),
+      body: text === "" ? null : parseRecorded(text),
     };
     // Load tests (bench, soak) use scenario ids starting with "load": nothing is kept for them.
     if (!id.startsWith("load")) {
@@ -240,20 +241,5 @@ function errorOf(status: number) {
 }
 
 function json(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}) {
-  res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", ...headers });
-  res.end(JSON.stringify(value));
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-function safeParse(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
+  sendJson(res, status, value, headers, "application/json; charset=utf-8");
 }

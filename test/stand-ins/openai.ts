@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { json, parseRecorded, readBody } from "./http";
 
 /**
  * Stand-in for an OpenAI-compatible server on 127.0.0.1, speaking the real wire format (JSON and SSE).
@@ -49,7 +50,7 @@ export async function startOpenAIStandIn(port = 0): Promise<{ url: string; serve
       method: req.method,
       path: url.pathname,
       headers: req.headers,
-      body: safeParse(text),
+      body: parseRecorded(text),
       chunks_sent: 0,
       closed_early: false,
     };
@@ -167,23 +168,4 @@ async function drip(
     choices: [{ index: 0, delta: {}, finish_reason: "stop" }],
   };
   res.end(`data: ${JSON.stringify(last)}\n\ndata: [DONE]\n\n`);
-}
-
-function json(res: ServerResponse, status: number, value: unknown) {
-  res.writeHead(status, { "Content-Type": "application/json" });
-  res.end(JSON.stringify(value));
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-function safeParse(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
 }

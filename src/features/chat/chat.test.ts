@@ -364,6 +364,19 @@ describe("POST /v1/chat/completions: logs", () => {
   });
 });
 
+/** Reads a streamed answer to its end and says whether it ended in an error rather than closing. */
+async function readToEnd(response: Response): Promise<{ text: string; errored: boolean }> {
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  let text = "";
+  try {
+    for (let part = await reader.read(); !part.done; part = await reader.read())
+      text += new TextDecoder().decode(part.value);
+    return { text, errored: false };
+  } catch {
+    return { text, errored: true };
+  }
+}
+
 describe("POST /v1/chat/completions: an upstream that breaks off mid-stream", () => {
   it("ends the client's stream with an error instead of hanging, and logs it", async () => {
     const upstream = openaiScenario("cut-3");
@@ -371,15 +384,7 @@ describe("POST /v1/chat/completions: an upstream that breaks off mid-stream", ()
       const response = await relay("/v1/chat/completions", post({ ...hello, stream: true }), {
         OPENAI_BASE_URL: upstream.baseUrl,
       });
-      const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-      let text = "";
-      try {
-        for (let part = await reader.read(); !part.done; part = await reader.read())
-          text += new TextDecoder().decode(part.value);
-        return { text, errored: false };
-      } catch {
-        return { text, errored: true };
-      }
+      return readToEnd(response);
     });
     expect(result.errored).toBe(true);
     expect(result.text).toContain("chunk2");
@@ -397,15 +402,7 @@ describe("POST /v1/chat/completions: an upstream that goes silent mid-stream", (
         OPENAI_BASE_URL: upstream.baseUrl,
         OPENAI_TIMEOUT_MS: "400",
       });
-      const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-      let text = "";
-      try {
-        for (let part = await reader.read(); !part.done; part = await reader.read())
-          text += new TextDecoder().decode(part.value);
-        return { text, errored: false };
-      } catch {
-        return { text, errored: true };
-      }
+      return readToEnd(response);
     });
     expect(result.errored).toBe(true);
     expect(result.text).toContain("chunk1");

@@ -40,6 +40,15 @@ async function authorizeCheck(c: Context<AppEnv>, userId: string, now: Date): Pr
   return "user";
 }
 
+/** Records an admin's grant or revocation; the request id is its event id. */
+async function recordAdminChange(ledger: Ledger, userId: string, change: Change, requestId: string, now: Date) {
+  const record = { userId, source: "admin" as const, sourceEventId: requestId, actor: "admin", requestId };
+  const outcome = await recordChange(ledger, { ...record, change }, now);
+  // The request id is the event id, so a duplicate here would mean a broken id generator.
+  if (outcome.status !== "applied") throw new InternalError();
+  return outcome.event;
+}
+
 mount(entitlements, ROUTES.check, async (c) => {
   const { user_id } = validate(userQuery, c.req.query());
   const now = new Date();
@@ -64,18 +73,8 @@ mount(entitlements, ROUTES.grant, async (c) => {
           expiresAt: body.expires_at === undefined ? undefined : new Date(body.expires_at),
         }
       : { type: "grant", entitlement: "purchase", sku: body.sku };
-  const requestId = c.get("requestId");
-  const record = {
-    userId: body.user_id,
-    source: "admin" as const,
-    sourceEventId: requestId,
-    actor: "admin",
-    requestId,
-  };
-  const outcome = await recordChange(ledgerOf(c.env), { ...record, change }, new Date());
-  // The request id is the event id, so a duplicate here would mean a broken id generator.
-  if (outcome.status !== "applied") throw new InternalError();
-  return c.json({ success: true, user_id: body.user_id, event: outcome.event, message: "Entitlement granted" });
+  const event = await recordAdminChange(ledgerOf(c.env), body.user_id, change, c.get("requestId"), new Date());
+  return c.json({ success: true, user_id: body.user_id, event, message: "Entitlement granted" });
 });
 
 mount(entitlements, ROUTES.revoke, async (c) => {
@@ -96,17 +95,8 @@ mount(entitlements, ROUTES.revoke, async (c) => {
     const what = body.type === "subscription" ? `${body.tier} subscription` : `purchase of ${body.sku}`;
     throw new NotFound(`User ${body.user_id} has no unrevoked ${what}`, "entitlement_not_found");
   }
-  const requestId = c.get("requestId");
-  const record = {
-    userId: body.user_id,
-    source: "admin" as const,
-    sourceEventId: requestId,
-    actor: "admin",
-    requestId,
-  };
-  const outcome = await recordChange(ledger, { ...record, change }, now);
-  if (outcome.status !== "applied") throw new InternalError();
-  return c.json({ success: true, user_id: body.user_id, event: outcome.event, message: "Entitlement revoked" });
+  const event = await recordAdminChange(ledger, body.user_id, change, c.get("requestId"), now);
+  return c.json({ success: true, user_id: body.user_id, event, message: "Entitlement revoked" });
 });
 
 mount(entitlements, ROUTES.history, async (c) => {
