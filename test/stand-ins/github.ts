@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { parseRecorded, readBody, json as sendJson } from "./http";
+import { parseRecorded, readBody, json as sendJson } from "./http.ts";
 
 /**
  * Stand-in for the GitHub REST API on 127.0.0.1, speaking GitHub's wire format: status codes, JSON bodies,
