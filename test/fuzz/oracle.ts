@@ -7,7 +7,6 @@ import { TEST_SECRETS } from "../secrets";
  * and nothing written or sent upstream for a refused request.
  */
 
-
 /** What a stack trace or an internal file name looks like in a body (raw or JSON-escaped). */
 const STACK_TRACE = [
   /(?:\n|\\n)\s*at [\w$.<>[\] ]+ \(/,

@@ -1,6 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
-import { parseRecorded, readBody, json as sendJson } from "./http.ts";
+import { listenOnLoopback, parseRecorded, readBody, json as sendJson } from "./http.ts";
 
 /**
  * Stand-in for the GitHub REST API on 127.0.0.1, speaking GitHub's wire format: status codes, JSON bodies,
@@ -45,7 +44,6 @@ const scenarioPath = /^\/s\/([\w.-]+)\/([\w-]+)(\/.*)$/;
 
 export async function startGitHubStandIn(port = 0) {
   const recorded = new Map<string, RecordedGitHubRequest[]>();
-  const sockets = new Set<Socket>();
 
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://stand-in");
@@ -75,21 +73,7 @@ export async function startGitHubStandIn(port = 0) {
     }
     behave(behaviour, record, req, res);
   });
-  server.on("connection", (socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-  });
-
-  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
-  const { port: actual } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${actual}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  };
+  return listenOnLoopback(server, port);
 }
 
 function behave(behaviour: string, record: RecordedGitHubRequest, req: IncomingMessage, res: ServerResponse) {

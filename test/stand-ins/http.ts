@@ -1,4 +1,5 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
 
 /** Answers with a JSON body (the stand-ins' only kind of non-streamed answer). */
 export function json(
@@ -26,4 +27,26 @@ export function parseRecorded(text: string): unknown {
   } catch {
     return text;
   }
+}
+
+/**
+ * Listens on 127.0.0.1 (port 0: any free port) and returns the base URL and a `close()` that also drops
+ * kept-alive connections, so that a test run never waits for an idle socket to time out.
+ */
+export async function listenOnLoopback(server: Server, port = 0): Promise<{ url: string; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  server.on("connection", (socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  const { port: actual } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${actual}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }

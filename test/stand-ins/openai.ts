@@ -1,6 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
-import { json, parseRecorded, readBody } from "./http.ts";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { json, listenOnLoopback, parseRecorded, readBody } from "./http.ts";
 
 /**
  * Stand-in for an OpenAI-compatible server on 127.0.0.1, speaking the real wire format (JSON and SSE).
@@ -31,9 +30,8 @@ export type RecordedRequest = {
 
 const scenarioPath = /^\/s\/([\w.-]+)\/([\w-]+)\/v1\/chat\/completions$/;
 
-export async function startOpenAIStandIn(port = 0): Promise<{ url: string; server: Server; close(): Promise<void> }> {
+export async function startOpenAIStandIn(port = 0): Promise<{ url: string; close(): Promise<void> }> {
   const recorded = new Map<string, RecordedRequest[]>();
-  const sockets = new Set<import("node:net").Socket>();
 
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://stand-in");
@@ -65,22 +63,7 @@ export async function startOpenAIStandIn(port = 0): Promise<{ url: string; serve
     });
     await behave(behaviour, record, req, res);
   });
-  server.on("connection", (socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-  });
-
-  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
-  const { port: actual } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${actual}`,
-    server,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  };
+  return listenOnLoopback(server, port);
 }
 
 async function behave(behaviour: string, record: RecordedRequest, req: IncomingMessage, res: ServerResponse) {
