@@ -4,7 +4,7 @@ import * as z from "zod";
 import type { AppEnv } from "../../env";
 import { InvalidRequest, NotConfigured } from "../../errors";
 import { readConfig, required } from "../../lib/config";
-import { validate } from "../../middleware/json-body";
+import { readText, validate } from "../../middleware/json-body";
 import { mount, ROUTES } from "../../routes";
 import { applyPaymentEvent } from "./payment-events";
 import { ledgerOf } from "./routes";
@@ -35,7 +35,7 @@ function parseJson(body: string): unknown {
 
 mount(webhooks, ROUTES.stripeWebhook, async (c) => {
   const { STRIPE_WEBHOOK_SECRET } = readConfig(c.env, stripeConfig);
-  const body = await c.req.text();
+  const body = await readText(c);
   const now = new Date();
   const verdict = await verifyStripeSignature(body, c.req.header("Stripe-Signature"), STRIPE_WEBHOOK_SECRET, now);
   if (!verdict.ok) throw new InvalidRequest(STRIPE_REFUSALS[verdict.reason], "invalid_signature");
@@ -54,7 +54,7 @@ mount(webhooks, ROUTES.paymentWebhook, async (c) => {
   } catch {
     throw new NotConfigured("PAYMENT_WEBHOOK_SECRET", "is not a base64 secret (whsec_…)");
   }
-  const body = await c.req.text();
+  const body = await readText(c);
   const webhookId = c.req.header("webhook-id") ?? "";
   try {
     // https://www.standardwebhooks.com/: HMAC-SHA256 over `${id}.${timestamp}.${body}`, 5-minute window.
