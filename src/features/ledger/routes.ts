@@ -1,16 +1,16 @@
 import { type Context, Hono } from "hono";
 import type { AppEnv } from "../../env";
-import { Forbidden, InternalError, NotFound, Unauthorized } from "../../errors";
+import { Forbidden, NotFound, Unauthorized } from "../../errors";
 import { readConfig } from "../../lib/config";
 import { safeEqual } from "../../lib/constant-time";
 import { bearerToken } from "../../middleware/auth";
 import { readJson, validate } from "../../middleware/json-body";
 import { looksLikeJwt, userJwtConfig, verifyUserJwt } from "../../middleware/user-auth";
 import { mount, ROUTES } from "../../routes";
+import { type AdminOutcome, adminEventId, recordAdminChange, replayOf } from "./admin-change";
 import type { Change } from "./events";
 import type { Ledger } from "./kv-import";
 import { readEntitlements, readHistory } from "./read";
-import { recordChange } from "./record";
 import { checkConfig, grantBody, revokeBody, userQuery } from "./schema";
 
 /** The entitlement routes: a check for users, grant/revoke/history for the admin. */
@@ -40,13 +40,10 @@ async function authorizeCheck(c: Context<AppEnv>, userId: string, now: Date): Pr
   return "user";
 }
 
-/** Records an admin's grant or revocation; the request id is its event id. */
-async function recordAdminChange(ledger: Ledger, userId: string, change: Change, requestId: string, now: Date) {
-  const record = { userId, source: "admin" as const, sourceEventId: requestId, actor: "admin", requestId };
-  const outcome = await recordChange(ledger, { ...record, change }, now);
-  // The request id is the event id, so a duplicate here would mean a broken id generator.
-  if (outcome.status !== "applied") throw new InternalError();
-  return outcome.event;
+/** The answer to a grant or revocation; a replay (same Idempotency-Key) says so in a header, as Stripe does. */
+function adminAnswer(c: Context<AppEnv>, userId: string, outcome: AdminOutcome, message: string) {
+  if (outcome.replayed) c.header("Idempotent-Replayed", "true");
+  return c.json({ success: true, user_id: userId, event: outcome.event, message });
 }
 
 mount(entitlements, ROUTES.check, async (c) => {
@@ -73,20 +70,28 @@ mount(entitlements, ROUTES.grant, async (c) => {
           expiresAt: body.expires_at === undefined ? undefined : new Date(body.expires_at),
         }
       : { type: "grant", entitlement: "purchase", sku: body.sku };
-  const event = await recordAdminChange(ledgerOf(c.env), body.user_id, change, c.get("requestId"), new Date());
-  return c.json({ success: true, user_id: body.user_id, event, message: "Entitlement granted" });
+  const ledger = ledgerOf(c.env);
+  const eventId = adminEventId(c);
+  const outcome =
+    (await replayOf(ledger, eventId, body.user_id, change)) ??
+    (await recordAdminChange(ledger, body.user_id, change, eventId, c.get("requestId"), new Date()));
+  return adminAnswer(c, body.user_id, outcome, "Entitlement granted");
 });
 
 mount(entitlements, ROUTES.revoke, async (c) => {
   const body = await readJson(c, revokeBody);
   const now = new Date();
   const ledger = ledgerOf(c.env);
-  // Read only to answer 404 for nothing to revoke; the revocation itself is conditional inside the batch.
-  const held = await readEntitlements(ledger.db, ledger.kv, body.user_id, now);
   const change: Change =
     body.type === "subscription"
       ? { type: "revoke", entitlement: "subscription", tier: body.tier, reason: body.reason }
       : { type: "revoke", entitlement: "purchase", sku: body.sku, reason: body.reason };
+  const eventId = adminEventId(c);
+  // A retry of a revocation that went through answers the same, not 404 for what is no longer held.
+  const replayed = await replayOf(ledger, eventId, body.user_id, change);
+  if (replayed) return adminAnswer(c, body.user_id, replayed, "Entitlement revoked");
+  // Read only to answer 404 for nothing to revoke; the revocation itself is conditional inside the batch.
+  const held = await readEntitlements(ledger.db, ledger.kv, body.user_id, now);
   const holds =
     body.type === "subscription"
       ? held.subscription !== null && held.subscription.status !== "revoked" && held.subscription.tier === body.tier
@@ -95,8 +100,8 @@ mount(entitlements, ROUTES.revoke, async (c) => {
     const what = body.type === "subscription" ? `${body.tier} subscription` : `purchase of ${body.sku}`;
     throw new NotFound(`User ${body.user_id} has no unrevoked ${what}`, "entitlement_not_found");
   }
-  const event = await recordAdminChange(ledger, body.user_id, change, c.get("requestId"), now);
-  return c.json({ success: true, user_id: body.user_id, event, message: "Entitlement revoked" });
+  const outcome = await recordAdminChange(ledger, body.user_id, change, eventId, c.get("requestId"), now);
+  return adminAnswer(c, body.user_id, outcome, "Entitlement revoked");
 });
 
 mount(entitlements, ROUTES.history, async (c) => {
