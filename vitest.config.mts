@@ -12,6 +12,8 @@ export default defineConfig({
           cloudflareTest(async ({ inject }) => ({
             wrangler: { configPath: "./wrangler.jsonc" },
             miniflare: {
+              // A second, empty database for src/features/ledger/migration.test.ts, which migrates old rows.
+              d1Databases: { MIGRATION_TEST_DB: "migration-test" },
               bindings: {
                 RELAY_SECRET: "test-relay-secret",
                 OPENAI_API_KEY: "sk-test-upstream-key-0123456789",

@@ -71,7 +71,15 @@ export class UnsupportedMediaType extends RelayError {
 }
 
 export class RateLimited extends RelayError {
-  constructor(retryAfterSeconds: number, headers: Record<string, string>) {
+  /**
+   * @param firstInWindow whether this is the bucket's first refusal of its window: only that one is audited,
+   * so a flood of refused requests cannot flood the audit log.
+   */
+  constructor(
+    retryAfterSeconds: number,
+    headers: Record<string, string>,
+    readonly firstInWindow = true,
+  ) {
     super(429, "rate_limited", `Too many requests; retry in ${retryAfterSeconds} s`, {
       ...headers,
       "Retry-After": String(retryAfterSeconds),
@@ -86,8 +94,8 @@ export class UpstreamUnreachable extends RelayError {
 }
 
 export class UpstreamTimeout extends RelayError {
-  constructor(upstream: string, timeoutMs: number) {
-    super(504, "upstream_timeout", `${upstream} did not answer within ${timeoutMs} ms`);
+  constructor(upstream: string, timeoutMs: number, what = "did not answer within") {
+    super(504, "upstream_timeout", `${upstream} ${what} ${timeoutMs} ms`);
   }
 }
 

@@ -5,9 +5,9 @@ import type { AppEnv } from "./env";
 import { billingQuery, storeQuery } from "./features/billing/schema";
 import { chatRequest } from "./features/chat/schema";
 import { commentRequest, dispatchRequest, labelRequest, listRequest } from "./features/connector/schema";
-import { grantBody, paymentEvent, revokeBody, userQuery } from "./features/ledger/schema";
-import { stripeEvent } from "./features/ledger/stripe-events";
+import { checkQuery, grantBody, revokeBody, userQuery } from "./features/ledger/schema";
 import { listQuery } from "./features/library/schema";
+import { paymentEvent, stripeEvent } from "./features/payments/schema";
 import { triggerRequest } from "./features/trigger/schema";
 import { guard } from "./middleware/guard";
 
@@ -130,7 +130,7 @@ export const ROUTES = {
     auth: "admin-or-user-jwt",
     rateLimit: "public",
     body: null,
-    query: userQuery,
+    query: checkQuery,
   }),
   grant: route({ method: "POST", path: "/entitlements/grant", auth: "admin", rateLimit: "admin", body: grantBody }),
   revoke: route({ method: "POST", path: "/entitlements/revoke", auth: "admin", rateLimit: "admin", body: revokeBody }),

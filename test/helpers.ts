@@ -57,6 +57,21 @@ export async function relay(
   return response;
 }
 
+/**
+ * Runs `run` with the clock of the test and of the Worker (they share one isolate) set to `at`, so that a
+ * test of dates never depends on the day the suite runs. Only `Date` is faked: timers run in real time, and
+ * the clock stands still until `run` ends.
+ */
+export async function atClock<T>(at: string, run: () => Promise<T>): Promise<T> {
+  vi.useFakeTimers({ toFake: ["Date"] });
+  vi.setSystemTime(new Date(at));
+  try {
+    return await run();
+  } finally {
+    vi.useRealTimers();
+  }
+}
+
 /** Headers of an authenticated JSON POST from one client IP. */
 export function jsonHeaders(ip: string, extra: Record<string, string> = {}): Record<string, string> {
   return {

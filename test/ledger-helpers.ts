@@ -94,17 +94,20 @@ export function postPayment(id: string, event: object): Promise<Response> {
   return relay("/webhooks/payment", { method: "POST", headers: paymentHeaders(id, body), body });
 }
 
-/** Every row of a ledger table for one user (the columns that matter to a test). */
+/**
+ * One user's rows (the columns that matter to a test): the events, or the entitlements of one kind, in the
+ * order they were first recorded.
+ */
 export async function rowsOf(table: "ledger_events" | "subscriptions" | "purchases", userId: string) {
-  const columns = {
-    ledger_events: "type, entitlement, tier, sku, expires_at, reason, source, source_event_id",
-    subscriptions: "tier, expires_at, revoked_at, revoke_reason",
-    purchases: "sku, purchased_at, revoked_at, revoke_reason",
+  const query = {
+    ledger_events:
+      "SELECT type, entitlement, tier, sku, expires_at, reason, source, source_ref, source_event_id FROM ledger_events WHERE user_id = ? ORDER BY id",
+    subscriptions:
+      "SELECT tier, expires_at, source_ref, revoked_at, revoke_reason FROM entitlements WHERE user_id = ? AND kind = 'subscription' ORDER BY id",
+    purchases:
+      "SELECT sku, granted_at AS purchased_at, source_ref, revoked_at, revoke_reason FROM entitlements WHERE user_id = ? AND kind = 'purchase' ORDER BY id",
   }[table];
-  const order = table === "ledger_events" ? "id" : "rowid";
-  const { results } = await env.DB.prepare(`SELECT ${columns} FROM ${table} WHERE user_id = ? ORDER BY ${order}`)
-    .bind(userId)
-    .all();
+  const { results } = await env.DB.prepare(query).bind(userId).all();
   return results;
 }
 

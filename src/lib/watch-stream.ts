@@ -1,19 +1,23 @@
 /** What happened to a body the relay passed through, for the log. */
-export type StreamEnd = "complete" | "client_cancelled" | "upstream_broke" | "upstream_stalled";
+export type StreamEnd = "complete" | "client_cancelled" | "upstream_broke" | "upstream_stalled" | "upstream_too_large";
 
 class UpstreamStalled extends Error {}
+class UpstreamTooLarge extends Error {}
 
 /**
- * Passes a body through chunk by chunk and reports how it ended. An upstream that breaks off mid-body, or
- * sends nothing for `idleMs`, errors the client's stream (the client sees the answer end in an error, never
- * a hang); a client that goes away cancels the upstream read, which closes the upstream connection.
+ * Passes a body through chunk by chunk and reports how it ended. An upstream that breaks off mid-body, sends
+ * nothing for `idleMs`, or sends more than `maxBytes` errors the client's stream (the client sees the answer
+ * end in an error, never a hang); a client that goes away cancels the upstream read, which closes the
+ * upstream connection.
  */
 export function watchStream(
   body: ReadableStream<Uint8Array>,
   idleMs: number,
+  maxBytes: number,
   onEnd: (end: StreamEnd) => void,
 ): ReadableStream<Uint8Array> {
   const reader = body.getReader();
+  let size = 0;
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
@@ -36,9 +40,16 @@ export function watchStream(
         if (part.done) {
           onEnd("complete");
           controller.close();
-        } else {
-          controller.enqueue(part.value);
+          return;
         }
+        size += part.value.byteLength;
+        if (size > maxBytes) {
+          onEnd("upstream_too_large");
+          void reader.cancel().catch(() => {});
+          controller.error(new UpstreamTooLarge(`The upstream sent more than ${maxBytes} bytes`));
+          return;
+        }
+        controller.enqueue(part.value);
       },
       async cancel(reason) {
         onEnd("client_cancelled");

@@ -38,7 +38,12 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown): z.outp
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
-  const field = issue?.path.length ? issue.path.join(".") : "body";
+  const path = issue?.path.map(String) ?? [];
+  // A field the schema does not know is named as the field, not as a problem of the object holding it.
+  if (issue?.code === "unrecognized_keys") {
+    throw new InvalidRequest(`${[...path, issue.keys[0]].join(".")}: is not a field this route accepts`);
+  }
+  const field = path.length ? path.join(".") : "body";
   throw new InvalidRequest(`${field}: ${issue?.message ?? "is invalid"}`);
 }
 

@@ -30,7 +30,7 @@ export function rateLimit({ scope, limit, key, periodMs = 60_000 }: RateLimitOpt
       RateLimit: `"${scope}";r=${decision.remaining};t=${Math.ceil(decision.resetMs / 1000)}`,
     };
     if (!decision.allowed) {
-      throw new RateLimited(Math.max(1, Math.ceil(decision.retryAfterMs / 1000)), headers);
+      throw new RateLimited(Math.max(1, Math.ceil(decision.retryAfterMs / 1000)), headers, decision.firstRefusal);
     }
     await next();
     for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);

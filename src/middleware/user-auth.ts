@@ -3,6 +3,7 @@ import { createRemoteJWKSet, errors, type JWTVerifyGetKey, jwtVerify } from "jos
 import * as z from "zod";
 import type { AppEnv } from "../env";
 import { NotConfigured, Unauthorized } from "../errors";
+import { type LedgerUser, ledgerUserId } from "../features/ledger/identity";
 import { readConfig } from "../lib/config";
 import { bearerToken } from "./auth";
 
@@ -36,13 +37,13 @@ function jwksFor(url: string): JWTVerifyGetKey {
   return keySet;
 }
 
-function subjectOf(sub: unknown): string {
+async function userOf(sub: unknown): Promise<LedgerUser> {
   // A lone surrogate (`"\ud800"` is valid JSON) names no user storage can hold: KV and D1 would refuse or
   // rewrite it.
   if (typeof sub !== "string" || sub === "" || !sub.isWellFormed()) {
     throw new Unauthorized("Invalid or expired user token");
   }
-  return sub;
+  return { id: await ledgerUserId(sub), subject: sub };
 }
 
 /** True when the token has the three dot-separated parts of a compact JWS. */
@@ -51,12 +52,12 @@ export function looksLikeJwt(token: string): boolean {
 }
 
 /**
- * Verifies a user JWT and returns its `sub`. USER_JWKS_URL (with USER_JWT_ISSUER and USER_JWT_AUDIENCE
+ * Verifies a user JWT and returns its user: the `sub`, and the ledger id it maps to (ledger/identity.ts). USER_JWKS_URL (with USER_JWT_ISSUER and USER_JWT_AUDIENCE
  * pinned) takes precedence over USER_JWT_SECRET (HS256; issuer and audience checked when set). `exp` and
  * `sub` are required, `alg: none` never passes (jose refuses unsecured tokens in `jwtVerify`). Neither
  * configured → 503; any verification failure → 401 without detail.
  */
-export async function verifyUserJwt(config: UserJwtConfig, token: string, now: Date): Promise<string> {
+export async function verifyUserJwt(config: UserJwtConfig, token: string, now: Date): Promise<LedgerUser> {
   const options = { currentDate: now, requiredClaims: ["exp", "sub"], clockTolerance: 30 };
   try {
     if (config.USER_JWKS_URL) {
@@ -68,7 +69,7 @@ export async function verifyUserJwt(config: UserJwtConfig, token: string, now: D
         issuer: config.USER_JWT_ISSUER,
         audience: config.USER_JWT_AUDIENCE,
       });
-      return subjectOf(payload.sub);
+      return userOf(payload.sub);
     }
     if (!config.USER_JWT_SECRET) throw new NotConfigured("USER_JWT_SECRET");
     const { payload } = await jwtVerify(token, encoder.encode(config.USER_JWT_SECRET), {
@@ -77,7 +78,7 @@ export async function verifyUserJwt(config: UserJwtConfig, token: string, now: D
       issuer: config.USER_JWT_ISSUER,
       audience: config.USER_JWT_AUDIENCE,
     });
-    return subjectOf(payload.sub);
+    return userOf(payload.sub);
   } catch (error) {
     if (error instanceof NotConfigured) throw error;
     // A JWKS that does not answer is our problem, not the caller's credential; everything else is a bad token.
@@ -89,19 +90,19 @@ export async function verifyUserJwt(config: UserJwtConfig, token: string, now: D
 }
 
 /**
- * The verified user id of a request's `Authorization: Bearer <JWT>`, or undefined when no bearer token is
+ * The verified user of a request's `Authorization: Bearer <JWT>`, or undefined when no bearer token is
  * sent. A token that does not verify is a 401, never silently ignored. The library feature reuses this.
  */
-export async function userIdFrom(c: Context<AppEnv>, now = new Date()): Promise<string | undefined> {
+export async function userFrom(c: Context<AppEnv>, now = new Date()): Promise<LedgerUser | undefined> {
   const token = bearerToken(c.req.header("Authorization"));
   if (token === undefined) return undefined;
   if (!looksLikeJwt(token)) throw new Unauthorized("Invalid or expired user token");
   return verifyUserJwt(readConfig(c.env, userJwtConfig), token, now);
 }
 
-/** Like `userIdFrom`, but a missing token is a 401 too. */
-export async function requireUserId(c: Context<AppEnv>, now = new Date()): Promise<string> {
-  const userId = await userIdFrom(c, now);
-  if (userId === undefined) throw new Unauthorized("A user token is required");
-  return userId;
+/** Like `userFrom`, but a missing token is a 401 too. */
+export async function requireUser(c: Context<AppEnv>, now = new Date()): Promise<LedgerUser> {
+  const user = await userFrom(c, now);
+  if (user === undefined) throw new Unauthorized("A user token is required");
+  return user;
 }

@@ -4,6 +4,16 @@ import { describe, expect, it } from "vitest";
 import { uniqueId } from "../../test/helpers";
 
 describe("RateLimiter Durable Object", () => {
+  it("marks the first refusal of each window, so that only it is audited", async () => {
+    const stub = env.RATE_LIMITER.getByName(uniqueId("bucket"));
+    const firsts = async () => [(await stub.consume(1, 400)).firstRefusal, (await stub.consume(1, 400)).firstRefusal];
+    expect((await stub.consume(1, 400)).allowed).toBe(true);
+    expect(await firsts()).toEqual([true, false]);
+    await new Promise((resolve) => setTimeout(resolve, 450));
+    expect((await stub.consume(1, 400)).allowed).toBe(true);
+    expect(await firsts()).toEqual([true, false]);
+  });
+
   it("keeps counting after eviction once the count has been saved", async () => {
     const stub = env.RATE_LIMITER.getByName(uniqueId("bucket"));
     for (let i = 0; i < 3; i++) expect((await stub.consume(3, 60_000)).allowed).toBe(true);

@@ -1,6 +1,9 @@
 import { DurableObject } from "cloudflare:workers";
 import { type Decision, gcra } from "../lib/gcra";
 
+/** A limiter's decision, and whether a refusal is the first of its window (the only one worth auditing). */
+export type LimitDecision = Decision & { firstRefusal: boolean };
+
 const TAT_KEY = "tat";
 /** How long a count may live only in memory before it is written to storage. */
 const SAVE_DELAY_MS = 1000;
@@ -17,20 +20,29 @@ const SAVE_DELAY_MS = 1000;
 export class RateLimiter extends DurableObject<Env> {
   #tat: number;
   #saveScheduled = false;
+  /** When a refusal was last reported as the first of its window; in memory only (eviction: one more row). */
+  #refusalReportedAt = Number.NEGATIVE_INFINITY;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#tat = ctx.storage.kv.get<number>(TAT_KEY) ?? 0;
   }
 
-  /** Counts one request against `limit` per `periodMs` and says whether it may pass. */
-  consume(limit: number, periodMs: number): Decision {
-    const decision = gcra(this.#tat, Date.now(), limit, periodMs);
+  /**
+   * Counts one request against `limit` per `periodMs` and says whether it may pass, and for a refusal whether
+   * it is the first one in `periodMs`.
+   */
+  consume(limit: number, periodMs: number): LimitDecision {
+    const now = Date.now();
+    const decision = gcra(this.#tat, now, limit, periodMs);
     if (decision.allowed) {
       this.#tat = decision.tat;
       this.#scheduleSave();
+      return { ...decision, firstRefusal: false };
     }
-    return decision;
+    const firstRefusal = now - this.#refusalReportedAt >= periodMs;
+    if (firstRefusal) this.#refusalReportedAt = now;
+    return { ...decision, firstRefusal };
   }
 
   #scheduleSave(): void {

@@ -1,8 +1,15 @@
 import { UpstreamTimeout, UpstreamUnreachable } from "../errors";
+import type { StreamEnd } from "../lib/watch-stream";
 
 export type OpenAIConfig = { baseUrl: string; apiKey: string; timeoutMs: number };
 
 const UPSTREAM = "The OpenAI upstream";
+
+/**
+ * The most the relay takes from the upstream for one answer, streamed or not. A completion capped at
+ * MAX_TOKENS is far smaller, even as a stream of one small event per token; more is a broken upstream.
+ */
+export const MAX_UPSTREAM_BODY_BYTES = 8 * 1024 * 1024;
 
 /**
  * Response headers worth passing on; everything else (cookies, upstream org ids, limits) stays here. The
@@ -11,11 +18,18 @@ const UPSTREAM = "The OpenAI upstream";
 const PASSED_HEADERS = ["content-type"];
 
 /**
- * POSTs a chat completion upstream and returns the answer as it arrives, stream included. Only the relay's
- * own key is sent, never the caller's credentials. No answer headers within `timeoutMs` → 504; refused,
- * reset or redirected → 502; an upstream error status passes through with its body, minus the key.
+ * POSTs a chat completion upstream. Only the relay's own key is sent, never the caller's credentials. No
+ * answer headers within `timeoutMs` → 504; refused, reset or redirected → 502. A stream is returned as it
+ * arrives (the caller watches it chunk by chunk); any other answer, success or error, is read whole here
+ * under the same idle timeout and MAX_UPSTREAM_BODY_BYTES, so that a body that stalls or never ends becomes
+ * a clean 504 or 502 instead of a hang. `onBodyEnd` hears how such a body ended, for the log. An upstream
+ * error status passes through with its body, minus the key.
  */
-export async function postChatCompletion(config: OpenAIConfig, body: string): Promise<Response> {
+export async function postChatCompletion(
+  config: OpenAIConfig,
+  body: string,
+  onBodyEnd: (end: StreamEnd) => void = () => {},
+): Promise<Response> {
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), config.timeoutMs);
   let upstream: Response;
@@ -47,17 +61,58 @@ export async function postChatCompletion(config: OpenAIConfig, body: string): Pr
     const value = upstream.headers.get(name);
     if (value !== null) headers.set(name, value);
   }
-  if (upstream.ok) return new Response(upstream.body, { status: upstream.status, headers });
+  const streaming = upstream.ok && (headers.get("content-type")?.startsWith("text/event-stream") ?? false);
+  if (streaming) return new Response(upstream.body, { status: upstream.status, headers });
 
-  // Error bodies are small JSON; some servers echo the key they were given (OpenAI masks it, others may not).
-  const text = await readErrorBody(upstream);
-  return new Response(text.replaceAll(config.apiKey, "[redacted]"), { status: upstream.status, headers });
+  const whole = await readWhole(upstream.body, config.timeoutMs, onBodyEnd);
+  // Some servers echo the key they were given in an error (OpenAI masks it, others may not).
+  const text = upstream.ok ? whole : new TextDecoder().decode(whole).replaceAll(config.apiKey, "[redacted]");
+  return new Response(text, { status: upstream.status, headers });
 }
 
-async function readErrorBody(upstream: Response): Promise<string> {
-  try {
-    return await upstream.text();
-  } catch {
-    throw new UpstreamUnreachable(UPSTREAM, "broke off its error answer");
+class Stalled extends Error {}
+
+/** Reads a body to its end; each read must bring bytes within `idleMs`, and the whole stay under the cap. */
+async function readWhole(
+  body: ReadableStream<Uint8Array> | null,
+  idleMs: number,
+  onEnd: (end: StreamEnd) => void,
+): Promise<Uint8Array> {
+  if (body === null) return new Uint8Array();
+  const reader = body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stalled = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Stalled()), idleMs);
+    });
+    let part: ReadableStreamReadResult<Uint8Array>;
+    try {
+      part = await Promise.race([reader.read(), stalled]);
+    } catch (error) {
+      const stall = error instanceof Stalled;
+      onEnd(stall ? "upstream_stalled" : "upstream_broke");
+      void reader.cancel().catch(() => {});
+      if (stall) throw new UpstreamTimeout(UPSTREAM, idleMs, "sent nothing more of its answer for");
+      throw new UpstreamUnreachable(UPSTREAM, "broke off its answer");
+    } finally {
+      clearTimeout(timer);
+    }
+    if (part.done) break;
+    size += part.value.byteLength;
+    if (size > MAX_UPSTREAM_BODY_BYTES) {
+      onEnd("upstream_too_large");
+      void reader.cancel().catch(() => {});
+      throw new UpstreamUnreachable(UPSTREAM, `answered with more than ${MAX_UPSTREAM_BODY_BYTES} bytes`);
+    }
+    parts.push(part.value);
   }
+  const whole = new Uint8Array(size);
+  let offset = 0;
+  for (const part of parts) {
+    whole.set(part, offset);
+    offset += part.byteLength;
+  }
+  return whole;
 }

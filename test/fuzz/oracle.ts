@@ -98,7 +98,7 @@ export function errorShapeProblems(status: number, body: unknown): string[] {
 
 /**
  * What storage holds, as numbers that change whenever a row is added, removed or changed: the ledger
- * (append-only events; the state tables point at their last event), the Stripe references, and the library's
+ * (append-only events; each entitlement points at its last event), the Stripe references, and the library's
  * keys. The audit log is left out on purpose (refusals are audited), and so is `kv_imports`, which records
  * that a user's legacy KV record was looked at: a read, not a change of entitlements.
  */
@@ -108,8 +108,7 @@ export async function snapshot(withLibrary: boolean): Promise<StorageSnapshot> {
   const row = await env.DB.prepare(
     `SELECT
       (SELECT COUNT(*) FROM ledger_events) || ':' || (SELECT IFNULL(MAX(id), 0) FROM ledger_events) AS events,
-      (SELECT COUNT(*) || ':' || TOTAL(last_event_id) FROM subscriptions) AS subscriptions,
-      (SELECT COUNT(*) || ':' || TOTAL(last_event_id) FROM purchases) AS purchases,
+      (SELECT COUNT(*) || ':' || TOTAL(last_event_id) FROM entitlements) AS entitlements,
       (SELECT COUNT(*) FROM stripe_refs) AS refs`,
   ).first<Record<string, string>>();
   return { rows: JSON.stringify(row), libraryKeys: withLibrary ? await libraryKeys() : "" };

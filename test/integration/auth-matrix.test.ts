@@ -109,7 +109,9 @@ const checkoutOf = (c: Case) =>
   });
 
 async function expectPurchase(c: Case, revoked: boolean) {
-  const { results } = await env.DB.prepare("SELECT sku, revoked_at FROM purchases WHERE user_id = ?")
+  const { results } = await env.DB.prepare(
+    "SELECT sku, revoked_at FROM entitlements WHERE user_id = ? AND kind = 'purchase'",
+  )
     .bind(c.user)
     .all<{ sku: string; revoked_at: string | null }>();
   expect(results.map((row) => ({ sku: row.sku, revoked: row.revoked_at !== null }))).toEqual([
@@ -523,7 +525,7 @@ const EXPECTED: Record<AuthPolicy, Record<Credential, Expectation>> = {
   },
 };
 
-const LEDGER_TABLES = ["ledger_events", "purchases", "subscriptions", "stripe_refs", "kv_imports"] as const;
+const LEDGER_TABLES = ["ledger_events", "entitlements", "stripe_refs", "kv_imports"] as const;
 
 /** Every stored row of the case's user and its R2 key: a refused request must leave all of it unchanged. */
 async function storageOf(c: Case) {

@@ -81,7 +81,7 @@ describe("faults: OpenAI breaks off mid-stream", () => {
       expect(result.errored).toBe(true);
       expect(result.text).toContain("chunk2");
       expect(result.text).not.toContain("[DONE]");
-      expect(logs).toContain('"msg":"chat stream ended: upstream_broke"');
+      expect(logs).toContain('"msg":"chat answer ended: upstream_broke"');
       expect((await upstream.received()).map((r) => r.chunks_sent)).toEqual([3]);
     },
   );
@@ -116,7 +116,7 @@ describe("faults: OpenAI breaks off mid-stream", () => {
     );
     expect(outcome).toBe("errored");
     expect(parts).toEqual(["chunk0", " chunk1", " chunk2"]);
-    expect(logs).toContain('"msg":"chat stream ended: upstream_broke"');
+    expect(logs).toContain('"msg":"chat answer ended: upstream_broke"');
   });
 });
 

@@ -16,6 +16,9 @@ import { json, listenOnLoopback, parseRecorded, readBody } from "./http.ts";
  *   cut-<n>         streams n chunks, then destroys the connection mid-stream
  *   slow-<ms>       waits ms milliseconds before the headers, then answers like `ok`
  *   stall-<n>       streams n chunks, then keeps the connection open and sends nothing more
+ *   stall-body-<s>  status s with a JSON content type and the first bytes of a body, then nothing more
+ *   huge-json       200 JSON of more than 8 MiB (the relay's cap on an answer)
+ *   huge-stream     a stream of more than 8 MiB
  * `GET /__requests/<id>` returns what the scenario received, with `closed_early` set when the client hung
  * up before the answer was complete. Any other path answers 599 so a wrong URL fails loudly.
  */
@@ -80,6 +83,11 @@ async function behave(behaviour: string, record: RecordedRequest, req: IncomingM
     case "cut":
       return drip(res, record, body.model ?? "unknown", Number(a ?? 2), 20, "cut");
     case "stall":
+      if (a === "body") {
+        res.writeHead(Number(b), { "Content-Type": "application/json" });
+        res.write('{"id":"chatcmpl-stand-in",');
+        return; // the connection stays open; the relay's idle timeout must end it
+      }
       return drip(res, record, body.model ?? "unknown", Number(a ?? 2), 20, "stall");
     case "slow":
       await new Promise((resolve) => setTimeout(resolve, Number(a ?? 1000)));
@@ -87,6 +95,10 @@ async function behave(behaviour: string, record: RecordedRequest, req: IncomingM
       return json(res, 200, completion(body.model ?? "unknown", `max_tokens=${body.max_tokens ?? "none"}`));
     case "status":
       return json(res, Number(a), { error: { message: `stand-in error ${a}`, type: "stand_in", code: `status_${a}` } });
+    case "huge":
+      if (a === "stream")
+        return flood(res, "text/event-stream", `data: ${JSON.stringify({ pad: "x".repeat(60_000) })}\n\n`);
+      return flood(res, "application/json", " ".repeat(65_536), "{}");
     case "echo":
       return json(res, 401, { error: { message: `Incorrect API key provided: ${req.headers.authorization}` } });
     case "hang":
@@ -97,6 +109,15 @@ async function behave(behaviour: string, record: RecordedRequest, req: IncomingM
     default:
       return json(res, 599, { error: { message: `stand-in: unknown behaviour ${behaviour}` } });
   }
+}
+
+/** Writes `filler` until 9 MiB have gone out (the client may stop reading first), then `end`. */
+async function flood(res: ServerResponse, contentType: string, filler: string, end = "") {
+  res.writeHead(200, { "Content-Type": contentType });
+  for (let sent = 0; sent < 9 * 1024 * 1024 && !res.destroyed; sent += filler.length) {
+    if (!res.write(filler)) await new Promise((resolve) => res.once("drain", resolve).once("close", resolve));
+  }
+  if (!res.destroyed) res.end(end);
 }
 
 function completion(model: string, content: string) {

@@ -2,7 +2,7 @@ import { type Context, Hono } from "hono";
 import type { AppEnv } from "../../env";
 import { Forbidden, NotConfigured, NotFound } from "../../errors";
 import { validate } from "../../middleware/json-body";
-import { userIdFrom } from "../../middleware/user-auth";
+import { userFrom } from "../../middleware/user-auth";
 import { mount, ROUTES } from "../../routes";
 import { paymentLink, readLink, skuVariable, tierVariable } from "./links";
 import { billingQuery, storeQuery } from "./schema";
@@ -10,13 +10,16 @@ import { billingQuery, storeQuery } from "./schema";
 /** Payment links for subscriptions and the store: public, rate limited per IP. */
 export const billing = new Hono<AppEnv>();
 
-/** The user to credit: a verified JWT's `sub` wins; a `user_id` naming someone else is refused. */
+/**
+ * The user to credit: a verified JWT's user wins, by its ledger id (which Stripe always keeps, whatever the
+ * `sub` looks like); a `user_id` naming someone else is refused.
+ */
 async function buyer(c: Context<AppEnv>, queried: string | undefined): Promise<string | undefined> {
-  const verified = await userIdFrom(c);
-  if (verified !== undefined && queried !== undefined && queried !== verified) {
+  const verified = await userFrom(c);
+  if (verified !== undefined && queried !== undefined && queried !== verified.id && queried !== verified.subject) {
     throw new Forbidden("user_id does not match the user token", "user_mismatch");
   }
-  return verified ?? queried;
+  return verified?.id ?? queried;
 }
 
 mount(billing, ROUTES.billingLink, async (c) => {

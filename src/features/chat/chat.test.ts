@@ -116,6 +116,110 @@ describe("POST /v1/chat/completions: server-enforced limits", () => {
   });
 });
 
+describe("POST /v1/chat/completions: only known fields, each checked", () => {
+  it.each([
+    ["service_tier", { service_tier: "priority" }],
+    ["store", { store: true }],
+    ["metadata", { metadata: { a: "b" } }],
+    ["modalities", { modalities: ["text", "audio"] }],
+    ["audio", { audio: { voice: "alloy", format: "wav" } }],
+    ["web_search_options", { web_search_options: {} }],
+    ["made_up", { made_up: 1 }],
+  ])("refuses %s by name with 400 and sends nothing", async (field, extra) => {
+    const upstream = openaiScenario("ok");
+    const response = await relay("/v1/chat/completions", post({ ...hello, ...extra }), {
+      OPENAI_BASE_URL: upstream.baseUrl,
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual(errorBody("invalid_request", `${field}: is not a field this route accepts`));
+    expect(await upstream.received()).toEqual([]);
+  });
+
+  it.each([
+    ["temperature", { temperature: 2.5 }],
+    ["top_p", { top_p: 1.5 }],
+    ["n", { n: 0 }],
+    ["stop", { stop: ["a", "b", "c", "d", "e"] }],
+    ["presence_penalty", { presence_penalty: -3 }],
+    ["tools", { tools: "all of them" }],
+    ["messages.0.role", { messages: [{ role: "wizard", content: "x" }] }],
+    ["stream_options.include_everything", { stream: true, stream_options: { include_everything: true } }],
+    ["reasoning_effort", { reasoning_effort: "maximum" }],
+  ])("refuses a bad %s with 400 naming it", async (field, extra) => {
+    const upstream = openaiScenario("ok");
+    const response = await relay("/v1/chat/completions", post({ ...hello, ...extra }), {
+      OPENAI_BASE_URL: upstream.baseUrl,
+    });
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { error: { message: string } };
+    expect(body.error.message.startsWith(`${field}: `)).toBe(true);
+    expect(await upstream.received()).toEqual([]);
+  });
+
+  it("forwards every known field as sent", async () => {
+    const upstream = openaiScenario("ok");
+    const request = {
+      model: "gpt-4o",
+      messages: [
+        { role: "developer", content: "Be brief." },
+        { role: "user", content: [{ type: "text", text: "Hi" }] },
+      ],
+      max_completion_tokens: 50,
+      temperature: 0.1,
+      top_p: 0.9,
+      stop: ["\n\n"],
+      presence_penalty: 0.5,
+      frequency_penalty: -0.5,
+      logit_bias: { "50256": -100 },
+      logprobs: true,
+      top_logprobs: 2,
+      seed: 7,
+      tools: [{ type: "function", function: { name: "f", parameters: { type: "object" } } }],
+      tool_choice: "auto",
+      parallel_tool_calls: false,
+      response_format: { type: "json_object" },
+      reasoning_effort: "low",
+      verbosity: "low",
+      user: "u-1",
+      safety_identifier: "h-1",
+      prompt_cache_key: "k-1",
+    };
+    const response = await relay("/v1/chat/completions", post(request), { OPENAI_BASE_URL: upstream.baseUrl });
+    expect(response.status).toBe(200);
+    const [received] = await upstream.received();
+    expect(received?.body).toEqual(request);
+  });
+});
+
+describe("POST /v1/chat/completions: n choices share MAX_TOKENS", () => {
+  it.each([
+    // n, requested max_tokens, MAX_TOKENS, what the upstream receives
+    [4, 100, 100, 25],
+    [4, undefined, 100, 25],
+    [3, 10, 100, 10],
+    [128, 1000, 2000, 15],
+  ])("n=%i with max_tokens %s under MAX_TOKENS %i sends max_tokens %i", async (n, maxTokens, cap, sent) => {
+    const upstream = openaiScenario("ok");
+    await relay("/v1/chat/completions", post({ ...hello, n, max_tokens: maxTokens }), {
+      OPENAI_BASE_URL: upstream.baseUrl,
+      MAX_TOKENS: String(cap),
+    });
+    const [received] = await upstream.received();
+    expect(received?.body).toMatchObject({ n, max_tokens: sent });
+  });
+
+  it("refuses more choices than MAX_TOKENS with 400 and sends nothing", async () => {
+    const upstream = openaiScenario("ok");
+    const response = await relay("/v1/chat/completions", post({ ...hello, n: 128, max_tokens: 100 }), {
+      OPENAI_BASE_URL: upstream.baseUrl,
+      MAX_TOKENS: "100",
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual(errorBody("too_many_choices", "n: at most 100 choices fit in MAX_TOKENS"));
+    expect(await upstream.received()).toEqual([]);
+  });
+});
+
 describe("POST /v1/chat/completions: bad input changes nothing", () => {
   const cases: Array<[string, RequestInit, number, string, string?]> = [
     ["invalid JSON", post("{not json"), 400, "invalid_json", "Request body is not valid JSON"],
@@ -389,7 +493,7 @@ describe("POST /v1/chat/completions: an upstream that breaks off mid-stream", ()
     expect(result.errored).toBe(true);
     expect(result.text).toContain("chunk2");
     expect(result.text).not.toContain("[DONE]");
-    expect(logs).toContain('"msg":"chat stream ended: upstream_broke"');
+    expect(logs).toContain('"msg":"chat answer ended: upstream_broke"');
   });
 });
 
@@ -407,8 +511,61 @@ describe("POST /v1/chat/completions: an upstream that goes silent mid-stream", (
     expect(result.errored).toBe(true);
     expect(result.text).toContain("chunk1");
     expect(Date.now() - started).toBeLessThan(2500);
-    expect(logs).toContain('"msg":"chat stream ended: upstream_stalled"');
+    expect(logs).toContain('"msg":"chat answer ended: upstream_stalled"');
     // The relay closes the upstream connection too; the stand-in sees it shortly after.
     await expect.poll(async () => (await upstream.received())[0]?.closed_early, { timeout: 2000 }).toBe(true);
+  });
+});
+
+describe("POST /v1/chat/completions: an answer that stalls or never ends, streamed or not", () => {
+  it.each([
+    ["a 200 JSON body", "stall-body-200"],
+    ["an error body", "stall-body-500"],
+  ])(
+    "turns %s that stalls after its first bytes into a 504 within OPENAI_TIMEOUT_MS, and logs it",
+    async (_, behaviour) => {
+      const upstream = openaiScenario(behaviour);
+      const started = Date.now();
+      const { result, logs } = await captureLogs(async () => {
+        const response = await relay("/v1/chat/completions", post(hello), {
+          OPENAI_BASE_URL: upstream.baseUrl,
+          OPENAI_TIMEOUT_MS: "300",
+        });
+        return { status: response.status, body: await response.json() };
+      });
+      expect(result).toEqual({
+        status: 504,
+        body: errorBody("upstream_timeout", "The OpenAI upstream sent nothing more of its answer for 300 ms"),
+      });
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect(logs).toContain('"msg":"chat answer ended: upstream_stalled"');
+      await expect.poll(async () => (await upstream.received())[0]?.closed_early, { timeout: 2000 }).toBe(true);
+    },
+  );
+
+  it("answers 502 for a JSON body over 8 MiB, and logs it", async () => {
+    const upstream = openaiScenario("huge-json");
+    const { result, logs } = await captureLogs(async () => {
+      const response = await relay("/v1/chat/completions", post(hello), { OPENAI_BASE_URL: upstream.baseUrl });
+      return { status: response.status, body: await response.json() };
+    });
+    expect(result).toEqual({
+      status: 502,
+      body: errorBody("upstream_unreachable", "The OpenAI upstream answered with more than 8388608 bytes"),
+    });
+    expect(logs).toContain('"msg":"chat answer ended: upstream_too_large"');
+  });
+
+  it("ends a stream over 8 MiB with an error, and logs it", async () => {
+    const upstream = openaiScenario("huge-stream");
+    const { result, logs } = await captureLogs(async () => {
+      const response = await relay("/v1/chat/completions", post({ ...hello, stream: true }), {
+        OPENAI_BASE_URL: upstream.baseUrl,
+      });
+      return readToEnd(response);
+    });
+    expect(result.errored).toBe(true);
+    expect(result.text.length).toBeLessThanOrEqual(8 * 1024 * 1024);
+    expect(logs).toContain('"msg":"chat answer ended: upstream_too_large"');
   });
 });

@@ -1,10 +1,10 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../../env";
 import { readConfig } from "../../lib/config";
-import { watchStream } from "../../lib/watch-stream";
+import { type StreamEnd, watchStream } from "../../lib/watch-stream";
 import { readJson } from "../../middleware/json-body";
 import { mount, ROUTES } from "../../routes";
-import { postChatCompletion } from "../../upstream/openai";
+import { MAX_UPSTREAM_BODY_BYTES, postChatCompletion } from "../../upstream/openai";
 import { prepareChatRequest } from "./prepare";
 import { chatConfig, chatRequest } from "./schema";
 
@@ -17,19 +17,20 @@ for (const spec of [ROUTES.chat, ROUTES.chatCompletions]) {
     const request = prepareChatRequest(await readJson(c, chatRequest), config);
     const log = c.get("log");
     log.set({ model: request.model, stream: request.stream === true });
+    const reportEnd = (end: StreamEnd) => {
+      if (end !== "complete") log.event(end === "client_cancelled" ? "info" : "warn", `chat answer ended: ${end}`);
+    };
     const upstream = await postChatCompletion(
       { baseUrl: config.OPENAI_BASE_URL, apiKey: config.OPENAI_API_KEY, timeoutMs: config.OPENAI_TIMEOUT_MS },
       JSON.stringify(request),
+      reportEnd,
     );
     log.set({ upstream_status: upstream.status });
-    // Only a stream is watched chunk by chunk: a JSON answer arrives whole, and the JS pump costs a quarter
-    // of the relay's throughput (BENCHMARKS.md).
+    // Only a stream is watched chunk by chunk here: any other answer was read whole, under the same limits.
     const streaming = upstream.headers.get("Content-Type")?.startsWith("text/event-stream") ?? false;
     if (!upstream.body || !streaming) return upstream;
     // OPENAI_TIMEOUT_MS bounds the wait for the headers and, here, every silence between two chunks.
-    const body = watchStream(upstream.body, config.OPENAI_TIMEOUT_MS, (end) => {
-      if (end !== "complete") log.event(end === "client_cancelled" ? "info" : "warn", `chat stream ended: ${end}`);
-    });
+    const body = watchStream(upstream.body, config.OPENAI_TIMEOUT_MS, MAX_UPSTREAM_BODY_BYTES, reportEnd);
     return new Response(body, upstream);
   });
 }

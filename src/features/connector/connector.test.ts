@@ -48,7 +48,7 @@ describe.each(routes)("POST $path", ({ path, body, action }) => {
     ["repo", { repo: ".." }],
     ["repo", { repo: "hive/../../x" }],
     ["repo", { repo: undefined }],
-    ["body", { unexpected: true }],
+    ["unexpected", { unexpected: true }],
   ])("answers 400 naming %s for an invalid one and sends nothing", async (field, change) => {
     const { response, json, received } = await postConnector(path, { ...body, ...change });
     expect(response.status).toBe(400);

@@ -1,6 +1,5 @@
-import { env } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
-import { CHATGPT_BEARER_TOKEN, errorBody, relay, uniqueId, uniqueIp } from "../../../test/helpers";
+import { atClock, CHATGPT_BEARER_TOKEN, errorBody, relay, uniqueId, uniqueIp } from "../../../test/helpers";
 import {
   ADMIN_TOKEN,
   adminHeaders,
@@ -23,7 +22,8 @@ const FAR = "2099-01-01T00:00:00.000Z";
 /** A user with a yearly subscription until 2099 and one e-book. */
 async function customer() {
   const user = uniqueId("u");
-  expect((await grant({ user_id: user, type: "subscription", tier: "yearly", expires_at: FAR })).status).toBe(200);
+  const granted = await grant({ user_id: user, type: "subscription", tier: "yearly", expires_at: FAR });
+  expect(granted.status).toBe(200);
   expect((await grant({ user_id: user, type: "purchase", sku: "EBOOK" })).status).toBe(200);
   const purchasedAt = (await rowsOf("purchases", user))[0]?.purchased_at as string;
   const expected = {
@@ -31,6 +31,9 @@ async function customer() {
     user_id: user,
     has_access: true,
     subscription: { tier: "yearly", status: "active", expires_at: FAR },
+    subscriptions: [
+      { tier: "yearly", status: "active", expires_at: FAR, source: `admin:${granted.headers.get("X-Request-Id")}` },
+    ],
     purchases: [{ sku: "EBOOK", purchased_at: purchasedAt }],
     message: "User has active access",
   };
@@ -155,6 +158,7 @@ describe("GET /entitlements/check: answers", () => {
       user_id: user,
       has_access: false,
       subscription: null,
+      subscriptions: [],
       purchases: [],
       message: "User has no active access",
     });
@@ -201,6 +205,7 @@ describe("POST /entitlements/grant", () => {
         type: "grant",
         entitlement: "subscription",
         source: "admin",
+        source_ref: `admin:${requestId}`,
         source_event_id: requestId,
         tier: "monthly",
         expires_at: "2030-05-01T10:00:00.000Z",
@@ -217,22 +222,33 @@ describe("POST /entitlements/grant", () => {
         expires_at: "2030-05-01T10:00:00.000Z",
         reason: null,
         source: "admin",
+        source_ref: `admin:${requestId}`,
         source_event_id: requestId,
       },
     ]);
     expect(await rowsOf("subscriptions", user)).toEqual([
-      { tier: "monthly", expires_at: "2030-05-01T10:00:00.000Z", revoked_at: null, revoke_reason: null },
+      {
+        tier: "monthly",
+        expires_at: "2030-05-01T10:00:00.000Z",
+        source_ref: `admin:${requestId}`,
+        revoked_at: null,
+        revoke_reason: null,
+      },
     ]);
     expect(await auditOf(user)).toEqual([{ actor: "admin", action: "grant", target: `user:${user}`, outcome: "ok" }]);
   });
 
-  it("runs a subscription without expires_at one period (3 months) from now", async () => {
+  it.each([
+    ["2026-11-30T10:00:00.000Z", "quarterly", "2027-02-28T10:00:00.000Z"],
+    ["2027-01-31T10:00:00.000Z", "monthly", "2027-02-28T10:00:00.000Z"],
+    ["2028-02-29T10:00:00.000Z", "yearly", "2029-02-28T10:00:00.000Z"],
+  ])("runs a subscription granted at %s without expires_at one %s period, to %s", async (now, tier, end) => {
     const user = uniqueId("u");
-    const response = await grant({ user_id: user, type: "subscription", tier: "quarterly" });
-    const { event } = (await response.json()) as { event: { created_at: string; expires_at: string } };
-    const expected = new Date(event.created_at);
-    expected.setUTCMonth(expected.getUTCMonth() + 3);
-    expect(event.expires_at).toBe(expected.toISOString());
+    const event = await atClock(now, async () => {
+      const response = await grant({ user_id: user, type: "subscription", tier });
+      return ((await response.json()) as { event: { created_at: string; expires_at: string } }).event;
+    });
+    expect(event).toMatchObject({ created_at: now, expires_at: end });
   });
 
   it("records all 50 grants of different SKUs fired at once for one user", async () => {
@@ -247,24 +263,26 @@ describe("POST /entitlements/grant", () => {
     expect(body.purchases).toHaveLength(50);
   });
 
-  it("adds up 12 renewals fired at once: no renewal is lost to a concurrent one", async () => {
+  // On 2026-11-30 SQLite's `+1 months` turned 30 Jan into 2 Mar and this chain ended on 2 Dec 2027.
+  it.each([
+    ["2026-11-30T10:00:00.000Z", "2027-11-28T10:00:00.000Z"],
+    ["2027-01-31T00:00:00.000Z", "2028-01-28T00:00:00.000Z"],
+    ["2026-06-15T08:00:00.000Z", "2027-06-15T08:00:00.000Z"],
+  ])("adds up 12 grants fired at once at %s: each starts where the last ends (%s)", async (now, end) => {
     const user = uniqueId("u");
-    const responses = await Promise.all(
-      Array.from({ length: 12 }, () => grant({ user_id: user, type: "subscription", tier: "monthly" })),
-    );
-    expect(responses.map((r) => r.status)).toEqual(Array(12).fill(200));
-    const events = await env.DB.prepare(
-      "SELECT created_at, expires_at FROM ledger_events WHERE user_id = ? ORDER BY id",
-    )
-      .bind(user)
-      .first<{ created_at: string }>();
-    const start = new Date(events?.created_at ?? "");
-    const [row] = await rowsOf("subscriptions", user);
-    // Each renewal starts from the expiry the previous one wrote: twelve months past the first grant.
-    const twelve = new Date(start);
-    twelve.setUTCMonth(twelve.getUTCMonth() + 12);
-    expect(Date.parse(row?.expires_at as string)).toBeGreaterThanOrEqual(twelve.getTime());
-    expect(Date.parse(row?.expires_at as string) - twelve.getTime()).toBeLessThan(60_000);
+    const [statuses, body] = await atClock(now, async () => {
+      const responses = await Promise.all(
+        Array.from({ length: 12 }, () => grant({ user_id: user, type: "subscription", tier: "monthly" })),
+      );
+      const answer = await check(user, ADMIN_TOKEN);
+      return [
+        responses.map((r) => r.status),
+        (await answer.json()) as { subscription: unknown; subscriptions: unknown[] },
+      ];
+    });
+    expect(statuses).toEqual(Array(12).fill(200));
+    expect(body.subscription).toEqual({ tier: "monthly", status: "active", expires_at: end });
+    expect(body.subscriptions).toHaveLength(12);
   });
 
   it("refuses CHATGPT_BEARER_TOKEN with 401 and writes nothing", async () => {
@@ -333,7 +351,13 @@ describe("POST /entitlements/revoke", () => {
       message: "Entitlement revoked",
     });
     expect(await rowsOf("purchases", user)).toEqual([
-      { sku: "EBOOK", purchased_at: expect.any(String), revoked_at: expect.any(String), revoke_reason: "refund" },
+      {
+        sku: "EBOOK",
+        purchased_at: expect.any(String),
+        source_ref: expect.stringMatching(/^admin:/),
+        revoked_at: expect.any(String),
+        revoke_reason: "refund",
+      },
     ]);
     expect((await auditOf(user)).map((row) => row.action)).toEqual(["grant", "grant", "revoke"]);
   });
@@ -346,6 +370,40 @@ describe("POST /entitlements/revoke", () => {
     const body = (await (await check(user, ADMIN_TOKEN)).json()) as Record<string, unknown>;
     expect(body.has_access).toBe(false);
     expect(body.subscription).toEqual({ tier: "monthly", status: "revoked", expires_at: FAR });
+  });
+
+  it("revokes only the source named by source_ref, and every source of the tier without it", async () => {
+    const user = uniqueId("u");
+    const first = await grant({ user_id: user, type: "subscription", tier: "monthly", expires_at: FAR });
+    await grant({ user_id: user, type: "subscription", tier: "monthly", expires_at: "2098-01-01T00:00:00Z" });
+    const firstRef = `admin:${first.headers.get("X-Request-Id")}`;
+    const one = await revoke({
+      user_id: user,
+      type: "subscription",
+      tier: "monthly",
+      reason: "x",
+      source_ref: firstRef,
+    });
+    expect(one.status).toBe(200);
+    expect(((await one.json()) as { event: unknown }).event).toMatchObject({ source_ref: firstRef });
+    const after = (await (await check(user, ADMIN_TOKEN)).json()) as { subscriptions: Array<{ status: string }> };
+    expect(after.subscriptions.map((s) => s.status).sort()).toEqual(["active", "revoked"]);
+
+    const again = await revoke({
+      user_id: user,
+      type: "subscription",
+      tier: "monthly",
+      reason: "x",
+      source_ref: firstRef,
+    });
+    expect(again.status).toBe(404);
+    expect(await again.json()).toEqual(
+      errorBody("entitlement_not_found", `User ${user} has no unrevoked monthly subscription from ${firstRef}`),
+    );
+
+    expect((await revoke({ user_id: user, type: "subscription", tier: "monthly", reason: "all" })).status).toBe(200);
+    const none = (await (await check(user, ADMIN_TOKEN)).json()) as Record<string, unknown>;
+    expect(none.has_access).toBe(false);
   });
 
   it("answers 404 when there is nothing to revoke, and writes nothing", async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { errorBody, relay, uniqueId, uniqueIp } from "../../../test/helpers";
+import { atClock, errorBody, relay, uniqueId, uniqueIp } from "../../../test/helpers";
 import { adminHeaders, rowsOf } from "../../../test/ledger-helpers";
 
 function adminPost(path: string, body: object, key?: string): Promise<Response> {
@@ -14,8 +14,10 @@ describe("POST /entitlements/grant with Idempotency-Key", () => {
     const user = uniqueId("idem");
     const key = uniqueId("key");
     const renewal = { user_id: user, type: "subscription", tier: "monthly" };
-    const first = await adminPost("/entitlements/grant", renewal, key);
-    const again = await adminPost("/entitlements/grant", renewal, key);
+    const [first, again] = await atClock("2027-01-31T08:00:00.000Z", async () => [
+      await adminPost("/entitlements/grant", renewal, key),
+      await adminPost("/entitlements/grant", renewal, key),
+    ]);
 
     expect(first.status).toBe(200);
     expect(again.status).toBe(200);
@@ -30,9 +32,7 @@ describe("POST /entitlements/grant with Idempotency-Key", () => {
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ type: "grant", source: "admin", source_event_id: `key:${key}` });
     // One period, not two: the retry did not extend the subscription.
-    const [subscription] = (await rowsOf("subscriptions", user)) as Array<{ expires_at: string }>;
-    const months = (Date.parse(subscription?.expires_at ?? "") - Date.now()) / (30 * 24 * 3600 * 1000);
-    expect(months).toBeLessThan(1.1);
+    expect(await rowsOf("subscriptions", user)).toMatchObject([{ expires_at: "2027-02-28T08:00:00.000Z" }]);
   });
 
   it("records one grant when the same key arrives five times at once", async () => {
@@ -47,18 +47,49 @@ describe("POST /entitlements/grant with Idempotency-Key", () => {
     expect(await rowsOf("ledger_events", user)).toHaveLength(1);
   });
 
-  it("refuses a key already used for a different change and writes nothing", async () => {
+  // IETF draft-ietf-httpapi-idempotency-key-header §2.7 and Stripe: a key reused with another body is 422.
+  it.each([
+    ["another SKU", { type: "purchase", sku: "EBOOK" }, { type: "purchase", sku: "COURSE" }],
+    [
+      "another expires_at",
+      { type: "subscription", tier: "monthly", expires_at: "2031-01-01T00:00:00Z" },
+      { type: "subscription", tier: "monthly", expires_at: "2032-01-01T00:00:00Z" },
+    ],
+    [
+      "an expires_at added",
+      { type: "subscription", tier: "monthly" },
+      { type: "subscription", tier: "monthly", expires_at: "2032-01-01T00:00:00Z" },
+    ],
+  ])("refuses a key reused with %s with 422 and changes nothing", async (_, first, second) => {
     const user = uniqueId("idem");
     const key = uniqueId("key");
-    expect(
-      (await adminPost("/entitlements/grant", { user_id: user, type: "purchase", sku: "EBOOK" }, key)).status,
-    ).toBe(200);
-    const reused = await adminPost("/entitlements/grant", { user_id: user, type: "purchase", sku: "COURSE" }, key);
-    expect(reused.status).toBe(400);
+    expect((await adminPost("/entitlements/grant", { user_id: user, ...first }, key)).status).toBe(200);
+    const before = [
+      await rowsOf("ledger_events", user),
+      await rowsOf("subscriptions", user),
+      await rowsOf("purchases", user),
+    ];
+    const reused = await adminPost("/entitlements/grant", { user_id: user, ...second }, key);
+    expect(reused.status).toBe(422);
     expect(await reused.json()).toEqual(
-      errorBody("idempotency_key_reused", "Idempotency-Key: already used for a different change"),
+      errorBody("idempotency_key_reused", "Idempotency-Key: already used for a different request"),
     );
-    expect(await rowsOf("purchases", user)).toEqual([expect.objectContaining({ sku: "EBOOK" })]);
+    expect([
+      await rowsOf("ledger_events", user),
+      await rowsOf("subscriptions", user),
+      await rowsOf("purchases", user),
+    ]).toEqual(before);
+  });
+
+  it("refuses a key reused for another user with 422", async () => {
+    const key = uniqueId("key");
+    expect(
+      (await adminPost("/entitlements/grant", { user_id: uniqueId("a"), type: "purchase", sku: "EBOOK" }, key)).status,
+    ).toBe(200);
+    const other = uniqueId("b");
+    const reused = await adminPost("/entitlements/grant", { user_id: other, type: "purchase", sku: "EBOOK" }, key);
+    expect(reused.status).toBe(422);
+    expect(await rowsOf("ledger_events", other)).toEqual([]);
   });
 
   it("refuses a malformed key", async () => {
@@ -99,5 +130,16 @@ describe("POST /entitlements/revoke with Idempotency-Key", () => {
       "grant",
       "revoke",
     ]);
+  });
+
+  it("refuses the key reused with another reason with 422", async () => {
+    const user = uniqueId("idem");
+    const key = uniqueId("key");
+    await adminPost("/entitlements/grant", { user_id: user, type: "purchase", sku: "EBOOK" });
+    const revocation = { user_id: user, type: "purchase", sku: "EBOOK", reason: "refund" };
+    expect((await adminPost("/entitlements/revoke", revocation, key)).status).toBe(200);
+    const reused = await adminPost("/entitlements/revoke", { ...revocation, reason: "chargeback" }, key);
+    expect(reused.status).toBe(422);
+    expect(await rowsOf("ledger_events", user)).toHaveLength(2);
   });
 });

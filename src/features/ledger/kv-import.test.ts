@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { relay, uniqueId } from "../../../test/helpers";
 import { ADMIN_TOKEN, grant, postPayment, rowsOf } from "../../../test/ledger-helpers";
 import { parseKvRecord } from "./kv-import";
+import { readEntitlements } from "./read";
 
 const FAR = "2099-01-01T00:00:00Z";
 
@@ -36,6 +37,9 @@ describe("import from ENTITLEMENTS_KV (user:{user_id})", () => {
       user_id: user,
       has_access: true,
       subscription: { tier: "monthly", status: "active", expires_at: "2099-01-01T00:00:00.000Z" },
+      subscriptions: [
+        { tier: "monthly", status: "active", expires_at: "2099-01-01T00:00:00.000Z", source: "kv:subscription" },
+      ],
       purchases: [{ sku: "EBOOK", purchased_at: "2025-10-15T10:00:00.000Z" }],
       message: "User has active access",
     };
@@ -50,7 +54,8 @@ describe("import from ENTITLEMENTS_KV (user:{user_id})", () => {
         expires_at: "2099-01-01T00:00:00.000Z",
         reason: null,
         source: "kv",
-        source_event_id: `${user}:subscription`,
+        source_ref: "kv:subscription",
+        source_event_id: JSON.stringify([user, "subscription"]),
       },
       {
         type: "import",
@@ -60,7 +65,8 @@ describe("import from ENTITLEMENTS_KV (user:{user_id})", () => {
         expires_at: null,
         reason: null,
         source: "kv",
-        source_event_id: `${user}:purchase:EBOOK`,
+        source_ref: "kv:purchase:EBOOK",
+        source_event_id: JSON.stringify([user, "purchase", "EBOOK"]),
       },
     ]);
 
@@ -130,6 +136,25 @@ describe("import from ENTITLEMENTS_KV (user:{user_id})", () => {
     await env.ENTITLEMENTS_KV.put(`user:${user}`, "{not json");
     expect(await check(user)).toMatchObject({ has_access: false });
     expect(await importRow(user)).toEqual({ found: 1, subscriptions: 0, purchases: 0, skipped: 0 });
+  });
+});
+
+describe("import event ids", () => {
+  // Before, user `X:purchase` importing a subscription and user `X` importing SKU `subscription` both wrote
+  // event `X:purchase:subscription`; the second import failed on every request, for good.
+  it("cannot collide between users, whatever their ids and SKUs", async () => {
+    const base = uniqueId("kv");
+    const ledger = { db: env.DB, kv: env.ENTITLEMENTS_KV };
+    await env.ENTITLEMENTS_KV.put(`user:${base}:purchase`, JSON.stringify({ subscriptions: original.subscriptions }));
+    await env.ENTITLEMENTS_KV.put(
+      `user:${base}`,
+      JSON.stringify({ purchases: [{ sku: "subscription", purchased_at: "2025-10-15T10:00:00Z" }] }),
+    );
+    const now = new Date("2026-12-01T00:00:00Z");
+    const first = await readEntitlements(ledger, { id: `${base}:purchase` }, now);
+    const second = await readEntitlements(ledger, { id: base }, now);
+    expect(first.subscription).toMatchObject({ tier: "monthly", status: "active" });
+    expect(second.purchases).toEqual([{ sku: "subscription", purchased_at: "2025-10-15T10:00:00.000Z" }]);
   });
 });
 

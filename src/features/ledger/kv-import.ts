@@ -1,5 +1,6 @@
-import { auditStatement } from "../../audit/log";
+import { kvKeyOf, type LedgerUser } from "./identity";
 import { isoTime, sku, tier } from "./schema";
+import { isDuplicateImport, kvImported, kvImportStatements } from "./store";
 
 /** The ledger's storage: D1, plus the original KV namespace read once per user. */
 export type Ledger = { db: D1Database; kv: KVNamespace };
@@ -66,64 +67,20 @@ function parseJson(text: string | null): unknown {
 }
 
 /**
- * Imports `user:{user_id}` from ENTITLEMENTS_KV into the ledger the first time the user is met, exactly once:
- * the `kv_imports` row is the batch's first statement, so a concurrent second import fails on its primary
- * key and rolls back entirely. Users without a KV record get a row too, so KV is read once per user.
+ * Imports the user's original KV record into the ledger the first time the user is met, exactly once
+ * (store.ts, `kvImportStatements`). Users without a KV record get a `kv_imports` row too, so KV is read once
+ * per user. A derived id (identity.ts) whose subject this request does not know is left for later.
  */
-export async function importFromKv({ db, kv }: Ledger, userId: string, now: Date): Promise<void> {
-  const done = await db.prepare("SELECT 1 FROM kv_imports WHERE user_id = ?").bind(userId).first();
-  if (done) return;
-  const key = `user:${userId}`;
+export async function importFromKv({ db, kv }: Ledger, user: LedgerUser, now: Date): Promise<void> {
+  const key = kvKeyOf(user);
+  if (key === undefined || (await kvImported(db, user.id))) return;
   // KV keys are at most 512 bytes, so a longer one (a long JWT `sub`) has no record; KV would throw on it.
   const raw = new TextEncoder().encode(key).length > MAX_KV_KEY_BYTES ? null : await kv.get(key, "text");
   const parsed = parseKvRecord(parseJson(raw));
-  const at = now.toISOString();
-  const sub = parsed.subscription;
-  const statements = [
-    db
-      .prepare(
-        "INSERT INTO kv_imports (user_id, imported_at, found, subscriptions, purchases, skipped) VALUES (?, ?, ?, ?, ?, ?)",
-      )
-      .bind(userId, at, raw === null ? 0 : 1, sub ? 1 : 0, parsed.purchases.length, parsed.skipped),
-  ];
-  const eventSql = `INSERT INTO ledger_events
-    (user_id, type, entitlement, tier, sku, expires_at, reason, source, source_event_id, created_at)
-    VALUES (?, 'import', ?, ?, ?, ?, ?, 'kv', ?, ?)`;
-  const lastEvent = "(SELECT id FROM ledger_events WHERE source = 'kv' AND source_event_id = ?)";
-  if (sub) {
-    const eventId = `${userId}:subscription`;
-    statements.push(
-      db.prepare(eventSql).bind(userId, "subscription", sub.tier, null, sub.expires_at, sub.revoked, eventId, at),
-      db
-        .prepare(
-          `INSERT INTO subscriptions (user_id, tier, expires_at, revoked_at, revoke_reason, updated_at, last_event_id)
-          VALUES (?, ?, ?, ?, ?, ?, ${lastEvent}) ON CONFLICT (user_id) DO NOTHING`,
-        )
-        .bind(userId, sub.tier, sub.expires_at, sub.revoked ? at : null, sub.revoked, at, eventId),
-    );
-  }
-  for (const purchase of parsed.purchases) {
-    const eventId = `${userId}:purchase:${purchase.sku}`;
-    statements.push(
-      db.prepare(eventSql).bind(userId, "purchase", null, purchase.sku, null, null, eventId, at),
-      db
-        .prepare(
-          `INSERT INTO purchases (user_id, sku, purchased_at, revoked_at, revoke_reason, updated_at, last_event_id)
-          VALUES (?, ?, ?, NULL, NULL, ?, ${lastEvent}) ON CONFLICT (user_id, sku) DO NOTHING`,
-        )
-        .bind(userId, purchase.sku, purchase.purchased_at, at, eventId),
-    );
-  }
-  if (raw !== null) {
-    statements.push(
-      auditStatement(db, { at: now, actor: "kv_import", action: "import", target: `user:${userId}`, outcome: "ok" }),
-    );
-  }
   try {
-    await db.batch(statements);
+    await db.batch(kvImportStatements(db, { userId: user.id, found: raw !== null, ...parsed }, now));
   } catch (error) {
     // Another request imported this user first; its batch committed, so there is nothing left to do.
-    if (error instanceof Error && error.message.includes("UNIQUE constraint failed: kv_imports")) return;
-    throw error;
+    if (!isDuplicateImport(error)) throw error;
   }
 }

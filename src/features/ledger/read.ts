@@ -1,62 +1,77 @@
-import { type EventRow, type HistoryEvent, toHistoryEvent } from "./events";
-import { importFromKv } from "./kv-import";
+import { type HistoryEvent, toHistoryEvent } from "./change";
+import type { LedgerUser } from "./identity";
+import { importFromKv, type Ledger } from "./kv-import";
+import { type EntitlementRow, entitlementRows, eventRows } from "./store";
 
-/** `active`, `expired` (past `expires_at`) or `revoked` (DESIGN.md, "Entitlements (ledger)"). */
+/** `active`, `expired` (past `expires_at`) or `revoked` (docs/api.md, "Entitlements"). */
 export type SubscriptionStatus = "active" | "expired" | "revoked";
+
+/** One subscription source as `GET /entitlements/check` lists it. */
+export type SubscriptionView = { tier: string; status: SubscriptionStatus; expires_at: string; source: string };
 
 /** A user's entitlements as `GET /entitlements/check` shows them (and the library gates on). */
 export type Entitlements = {
   has_access: boolean;
+  /** The active subscription that runs longest; with none active, the one that ended last; else null. */
   subscription: { tier: string; status: SubscriptionStatus; expires_at: string } | null;
-  /** Unrevoked purchases only: a refunded purchase grants nothing. */
+  /** Every subscription source: active ones first, then by expiry, latest first. */
+  subscriptions: SubscriptionView[];
+  /** One entry per SKU with an unrevoked copy, bought first at `purchased_at`: a refunded copy grants nothing. */
   purchases: Array<{ sku: string; purchased_at: string }>;
 };
 
-type SubscriptionRow = { tier: string; expires_at: string; revoked_at: string | null };
-
 /** A subscription's status at `now`; computed on every read, never written by a timer. */
-export function subscriptionStatus(row: SubscriptionRow, now: Date): SubscriptionStatus {
+export function subscriptionStatus(
+  row: { expires_at: string; revoked_at: string | null },
+  now: Date,
+): SubscriptionStatus {
   if (row.revoked_at !== null) return "revoked";
   return Date.parse(row.expires_at) > now.getTime() ? "active" : "expired";
+}
+
+/** The union of a user's entitlement rows at `now`: access while any source is active. */
+export function entitlementsOf(rows: EntitlementRow[], now: Date): Entitlements {
+  const subscriptions = rows
+    .filter((row) => row.kind === "subscription" && row.tier !== null && row.expires_at !== null)
+    .map((row) => ({
+      tier: row.tier as string,
+      status: subscriptionStatus({ expires_at: row.expires_at as string, revoked_at: row.revoked_at }, now),
+      expires_at: row.expires_at as string,
+      source: row.source_ref,
+    }))
+    .sort(
+      (a, b) =>
+        Number(b.status === "active") - Number(a.status === "active") || b.expires_at.localeCompare(a.expires_at),
+    );
+  const first = subscriptions[0];
+  const owned = new Map<string, string>();
+  for (const row of rows) {
+    if (row.kind !== "purchase" || row.sku === null || row.revoked_at !== null) continue;
+    const earlier = owned.get(row.sku);
+    if (earlier === undefined || row.granted_at < earlier) owned.set(row.sku, row.granted_at);
+  }
+  const purchases = [...owned]
+    .map(([sku, purchased_at]) => ({ sku, purchased_at }))
+    .sort((a, b) => a.purchased_at.localeCompare(b.purchased_at) || a.sku.localeCompare(b.sku));
+  return {
+    has_access: first?.status === "active" || purchases.length > 0,
+    subscription: first ? { tier: first.tier, status: first.status, expires_at: first.expires_at } : null,
+    subscriptions,
+    purchases,
+  };
 }
 
 /**
  * Reads a user's entitlements at `now`, importing the original KV record first if this user was never read.
  * The library feature calls this to decide what a user may read.
  */
-export async function readEntitlements(
-  db: D1Database,
-  kv: KVNamespace,
-  userId: string,
-  now: Date,
-): Promise<Entitlements> {
-  await importFromKv({ db, kv }, userId, now);
-  const [subs, purchases] = await db.batch([
-    db.prepare("SELECT tier, expires_at, revoked_at FROM subscriptions WHERE user_id = ?").bind(userId),
-    db
-      .prepare(
-        "SELECT sku, purchased_at FROM purchases WHERE user_id = ? AND revoked_at IS NULL ORDER BY purchased_at, sku",
-      )
-      .bind(userId),
-  ]);
-  const row = subs?.results[0] as SubscriptionRow | undefined;
-  const subscription = row
-    ? { tier: row.tier, status: subscriptionStatus(row, now), expires_at: row.expires_at }
-    : null;
-  const owned = (purchases?.results ?? []) as Entitlements["purchases"];
-  return {
-    has_access: subscription?.status === "active" || owned.length > 0,
-    subscription,
-    purchases: owned.map(({ sku, purchased_at }) => ({ sku, purchased_at })),
-  };
+export async function readEntitlements(ledger: Ledger, user: LedgerUser, now: Date): Promise<Entitlements> {
+  await importFromKv(ledger, user, now);
+  return entitlementsOf(await entitlementRows(ledger.db, user.id), now);
 }
 
 /** Every ledger event of a user, oldest first (importing the KV record first, like every read). */
-export async function readHistory(db: D1Database, kv: KVNamespace, userId: string, now: Date): Promise<HistoryEvent[]> {
-  await importFromKv({ db, kv }, userId, now);
-  const { results } = await db
-    .prepare("SELECT * FROM ledger_events WHERE user_id = ? ORDER BY id")
-    .bind(userId)
-    .all<EventRow>();
-  return results.map(toHistoryEvent);
+export async function readHistory(ledger: Ledger, user: LedgerUser, now: Date): Promise<HistoryEvent[]> {
+  await importFromKv(ledger, user, now);
+  return (await eventRows(ledger.db, user.id)).map(toHistoryEvent);
 }

@@ -7,11 +7,19 @@ import { bearerToken } from "../../middleware/auth";
 import { readJson, validate } from "../../middleware/json-body";
 import { looksLikeJwt, userJwtConfig, verifyUserJwt } from "../../middleware/user-auth";
 import { mount, ROUTES } from "../../routes";
-import { type AdminOutcome, adminEventId, recordAdminChange, replayOf } from "./admin-change";
-import type { Change } from "./events";
-import type { Ledger } from "./kv-import";
+import {
+  type AdminChange,
+  type AdminOutcome,
+  adminEventId,
+  adminSourceRef,
+  recordAdminChange,
+  replayOf,
+} from "./admin";
+import type { LedgerUser } from "./identity";
+import { importFromKv, type Ledger } from "./kv-import";
 import { readEntitlements, readHistory } from "./read";
-import { checkConfig, grantBody, revokeBody, userQuery } from "./schema";
+import { checkConfig, checkQuery, grantBody, revokeBody, userQuery } from "./schema";
+import { holdsUnrevoked } from "./store";
 
 /** The entitlement routes: a check for users, grant/revoke/history for the admin. */
 export const entitlements = new Hono<AppEnv>();
@@ -22,22 +30,31 @@ export function ledgerOf(env: Env): Ledger {
 }
 
 /**
- * Who may read `userId`'s entitlements: ADMIN_TOKEN (anyone), a user JWT whose `sub` is `userId` (else 403),
- * or nobody without a credential (401) unless ENTITLEMENTS_PUBLIC_CHECK=true. A credential that is sent is
- * always checked, even in public mode.
+ * Whose entitlements a check reads, and who asks: ADMIN_TOKEN (any `user_id`), a user JWT (its own user:
+ * `user_id` may be left out, or be its `sub` or ledger id; anything else is 403), or nobody without a
+ * credential (401) unless ENTITLEMENTS_PUBLIC_CHECK=true. A credential that is sent is always checked.
  */
-async function authorizeCheck(c: Context<AppEnv>, userId: string, now: Date): Promise<string> {
+async function authorizeCheck(
+  c: Context<AppEnv>,
+  queried: string | undefined,
+  now: Date,
+): Promise<{ caller: string; user: LedgerUser }> {
   const config = readConfig(c.env, checkConfig);
+  const named = () => ({ id: validate(userQuery, { user_id: queried }).user_id });
   const token = bearerToken(c.req.header("Authorization"));
   if (token === undefined) {
-    if (config.ENTITLEMENTS_PUBLIC_CHECK) return "public";
+    if (config.ENTITLEMENTS_PUBLIC_CHECK) return { caller: "public", user: named() };
     throw new Unauthorized("ADMIN_TOKEN or a user token is required");
   }
-  if (config.ADMIN_TOKEN !== undefined && (await safeEqual(token, config.ADMIN_TOKEN))) return "admin";
+  if (config.ADMIN_TOKEN !== undefined && (await safeEqual(token, config.ADMIN_TOKEN))) {
+    return { caller: "admin", user: named() };
+  }
   if (!looksLikeJwt(token)) throw new Unauthorized();
-  const subject = await verifyUserJwt(readConfig(c.env, userJwtConfig), token, now);
-  if (subject !== userId) throw new Forbidden("This user token belongs to another user", "user_mismatch");
-  return "user";
+  const user = await verifyUserJwt(readConfig(c.env, userJwtConfig), token, now);
+  if (queried !== undefined && queried !== user.id && queried !== user.subject) {
+    throw new Forbidden("This user token belongs to another user", "user_mismatch");
+  }
+  return { caller: "user", user };
 }
 
 /** The answer to a grant or revocation; a replay (same Idempotency-Key) says so in a header, as Stripe does. */
@@ -47,34 +64,44 @@ function adminAnswer(c: Context<AppEnv>, userId: string, outcome: AdminOutcome, 
 }
 
 mount(entitlements, ROUTES.check, async (c) => {
-  const { user_id } = validate(userQuery, c.req.query());
   const now = new Date();
-  c.get("log").set({ caller: await authorizeCheck(c, user_id, now) });
-  const found = await readEntitlements(c.env.DB, c.env.ENTITLEMENTS_KV, user_id, now);
+  const { caller, user } = await authorizeCheck(c, validate(checkQuery, c.req.query()).user_id, now);
+  c.get("log").set({ caller });
+  const found = await readEntitlements(ledgerOf(c.env), user, now);
   return c.json({
     success: true,
-    user_id,
-    ...found,
+    user_id: user.id,
+    has_access: found.has_access,
+    subscription: found.subscription,
+    subscriptions: found.subscriptions,
+    purchases: found.purchases,
     message: found.has_access ? "User has active access" : "User has no active access",
   });
 });
 
 mount(entitlements, ROUTES.grant, async (c) => {
   const body = await readJson(c, grantBody);
-  const change: Change =
-    body.type === "subscription"
-      ? {
-          type: "grant",
-          entitlement: "subscription",
-          tier: body.tier,
-          expiresAt: body.expires_at === undefined ? undefined : new Date(body.expires_at),
-        }
-      : { type: "grant", entitlement: "purchase", sku: body.sku };
-  const ledger = ledgerOf(c.env);
   const eventId = adminEventId(c);
+  const sourceRef = adminSourceRef(eventId);
+  const request: AdminChange = {
+    userId: body.user_id,
+    body,
+    change:
+      body.type === "subscription"
+        ? {
+            type: "grant",
+            entitlement: "subscription",
+            tier: body.tier,
+            sourceRef,
+            expiresAt: body.expires_at === undefined ? undefined : new Date(body.expires_at),
+            stackOn: "user",
+          }
+        : { type: "grant", entitlement: "purchase", sku: body.sku, sourceRef },
+  };
+  const ledger = ledgerOf(c.env);
   const outcome =
-    (await replayOf(ledger, eventId, body.user_id, change)) ??
-    (await recordAdminChange(ledger, body.user_id, change, eventId, c.get("requestId"), new Date()));
+    (await replayOf(ledger, eventId, request)) ??
+    (await recordAdminChange(ledger, request, eventId, c.get("requestId"), new Date()));
   return adminAnswer(c, body.user_id, outcome, "Entitlement granted");
 });
 
@@ -82,30 +109,33 @@ mount(entitlements, ROUTES.revoke, async (c) => {
   const body = await readJson(c, revokeBody);
   const now = new Date();
   const ledger = ledgerOf(c.env);
-  const change: Change =
-    body.type === "subscription"
-      ? { type: "revoke", entitlement: "subscription", tier: body.tier, reason: body.reason }
-      : { type: "revoke", entitlement: "purchase", sku: body.sku, reason: body.reason };
   const eventId = adminEventId(c);
+  const common = { reason: body.reason, sourceRef: body.source_ref };
+  const request: AdminChange = {
+    userId: body.user_id,
+    body,
+    change:
+      body.type === "subscription"
+        ? { type: "revoke", entitlement: "subscription", tier: body.tier, ...common }
+        : { type: "revoke", entitlement: "purchase", sku: body.sku, ...common },
+  };
   // A retry of a revocation that went through answers the same, not 404 for what is no longer held.
-  const replayed = await replayOf(ledger, eventId, body.user_id, change);
+  const replayed = await replayOf(ledger, eventId, request);
   if (replayed) return adminAnswer(c, body.user_id, replayed, "Entitlement revoked");
   // Read only to answer 404 for nothing to revoke; the revocation itself is conditional inside the batch.
-  const held = await readEntitlements(ledger.db, ledger.kv, body.user_id, now);
-  const holds =
-    body.type === "subscription"
-      ? held.subscription !== null && held.subscription.status !== "revoked" && held.subscription.tier === body.tier
-      : held.purchases.some((purchase) => purchase.sku === body.sku);
+  await importFromKv(ledger, { id: body.user_id }, now);
+  const holds = await holdsUnrevoked(ledger.db, body.user_id, request.change);
   if (!holds) {
     const what = body.type === "subscription" ? `${body.tier} subscription` : `purchase of ${body.sku}`;
-    throw new NotFound(`User ${body.user_id} has no unrevoked ${what}`, "entitlement_not_found");
+    const from = body.source_ref === undefined ? "" : ` from ${body.source_ref}`;
+    throw new NotFound(`User ${body.user_id} has no unrevoked ${what}${from}`, "entitlement_not_found");
   }
-  const outcome = await recordAdminChange(ledger, body.user_id, change, eventId, c.get("requestId"), now);
+  const outcome = await recordAdminChange(ledger, request, eventId, c.get("requestId"), now);
   return adminAnswer(c, body.user_id, outcome, "Entitlement revoked");
 });
 
 mount(entitlements, ROUTES.history, async (c) => {
   const { user_id } = validate(userQuery, c.req.query());
-  const events = await readHistory(c.env.DB, c.env.ENTITLEMENTS_KV, user_id, new Date());
+  const events = await readHistory(ledgerOf(c.env), { id: user_id }, new Date());
   return c.json({ success: true, user_id, events });
 });

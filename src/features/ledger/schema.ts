@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { USER_ID_PATTERN } from "./identity";
 
 /** Subscription tiers and how many months one period runs. */
 export const TIER_MONTHS = { monthly: 1, quarterly: 3, yearly: 12 } as const;
@@ -9,7 +10,7 @@ export type Tier = z.output<typeof tier>;
 export const sku = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 letters, digits, _ or -");
 
 /** A user id; the same pattern Stripe accepts for `client_reference_id`, which it drops silently otherwise. */
-export const userId = z.string().regex(/^[A-Za-z0-9_-]{1,200}$/, "must be 1-200 letters, digits, _ or -");
+export const userId = z.string().regex(USER_ID_PATTERN, "must be 1-200 letters, digits, _ or -");
 
 /** An ISO 8601 time with an offset, stored in one canonical form (`toISOString`) so text order is time order. */
 export const isoTime = z.iso
@@ -22,6 +23,15 @@ const reason = z.string().trim().min(1).max(500);
 
 export const userQuery = z.object({ user_id: userId });
 
+/**
+ * `GET /entitlements/check`: `user_id` is required of the admin (and in public mode); a user token names its
+ * own user, so there it may be left out, or be the token's `sub` or its ledger id.
+ */
+export const checkQuery = z.object({ user_id: z.string().min(1).max(1000).optional() });
+
+/** Names one entitlement: `stripe:sub_…`, `admin:…` (the `source` of `/entitlements/check`). */
+const sourceRef = z.string().min(1).max(300);
+
 /** `POST /entitlements/grant`. */
 export const grantBody = z.discriminatedUnion("type", [
   z.strictObject({ user_id: userId, type: z.literal("subscription"), tier, expires_at: isoTime.optional() }),
@@ -30,27 +40,9 @@ export const grantBody = z.discriminatedUnion("type", [
 
 /** `POST /entitlements/revoke`. */
 export const revokeBody = z.discriminatedUnion("type", [
-  z.strictObject({ user_id: userId, type: z.literal("subscription"), tier, reason }),
-  z.strictObject({ user_id: userId, type: z.literal("purchase"), sku, reason }),
+  z.strictObject({ user_id: userId, type: z.literal("subscription"), tier, reason, source_ref: sourceRef.optional() }),
+  z.strictObject({ user_id: userId, type: z.literal("purchase"), sku, reason, source_ref: sourceRef.optional() }),
 ]);
-
-/** The body of `POST /webhooks/payment` (Standard Webhooks), for any provider other than Stripe. */
-export const paymentEvent = z.discriminatedUnion("type", [
-  z.object({
-    type: z.enum(["subscription.activated", "subscription.renewed"]),
-    user_id: userId,
-    tier,
-    expires_at: isoTime.optional(),
-  }),
-  z.object({
-    type: z.literal("subscription.canceled"),
-    user_id: userId,
-    tier: tier.optional(),
-    expires_at: isoTime.optional(),
-  }),
-  z.object({ type: z.enum(["purchase.completed", "purchase.refunded"]), user_id: userId, sku }),
-]);
-export type PaymentEvent = z.output<typeof paymentEvent>;
 
 const flag = () =>
   z.preprocess(

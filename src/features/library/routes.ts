@@ -2,9 +2,10 @@ import { Hono } from "hono";
 import type { AppEnv } from "../../env";
 import { NotFound } from "../../errors";
 import { validate } from "../../middleware/json-body";
-import { requireUserId } from "../../middleware/user-auth";
+import { requireUser } from "../../middleware/user-auth";
 import { mount, ROUTES } from "../../routes";
 import { readEntitlements } from "../ledger/read";
+import { ledgerOf } from "../ledger/routes";
 import { isSubscriber, mayRead, paymentRequired, requirementOf } from "./access";
 import { assertPreconditions, conditionalHeaders, itemResponse, notModified, rangeOf } from "./http";
 import { itemOf } from "./item";
@@ -17,9 +18,9 @@ export const library = new Hono<AppEnv>();
 
 mount(library, ROUTES.libraryList, async (c) => {
   const now = new Date();
-  const userId = await requireUserId(c, now);
+  const user = await requireUser(c, now);
   const query = validate(listQuery, c.req.query());
-  const entitlements = await readEntitlements(c.env.DB, c.env.ENTITLEMENTS_KV, userId, now);
+  const entitlements = await readEntitlements(ledgerOf(c.env), user, now);
   if (!entitlements.has_access) return c.json({ success: true, items: [], next_cursor: null });
   const page = await c.env.LIBRARY.list({
     prefix: query.prefix,
@@ -36,16 +37,16 @@ mount(library, ROUTES.libraryList, async (c) => {
 // who may read everything, learns that an item is missing; to everyone else a missing item is a 402.
 mount(library, ROUTES.libraryItem, async (c) => {
   const now = new Date();
-  const userId = await requireUserId(c, now);
+  const user = await requireUser(c, now);
   const key = keyFromPath(pathAfter(c.req.url, "/library/"));
-  const entitlements = await readEntitlements(c.env.DB, c.env.ENTITLEMENTS_KV, userId, now);
+  const entitlements = await readEntitlements(ledgerOf(c.env), user, now);
   const head = await c.env.LIBRARY.head(key);
   if (head === null) {
     if (isSubscriber(entitlements)) throw new NotFound(`No library item ${key}`, "item_not_found");
-    throw paymentRequired(c.env, undefined, userId);
+    throw paymentRequired(c.env, undefined, user.id);
   }
   const requirement = requirementOf(head.customMetadata);
-  if (!mayRead(entitlements, requirement)) throw paymentRequired(c.env, requirement, userId);
+  if (!mayRead(entitlements, requirement)) throw paymentRequired(c.env, requirement, user.id);
 
   const range = rangeOf(c.req.raw.headers, head);
   const conditions = conditionalHeaders(c.req.raw.headers);
@@ -54,7 +55,7 @@ mount(library, ROUTES.libraryItem, async (c) => {
   if (item === null) throw new NotFound(`No library item ${key}`, "item_not_found");
   if (!mayRead(entitlements, requirementOf(item.customMetadata))) {
     if ("body" in item) await item.body.cancel();
-    throw paymentRequired(c.env, requirementOf(item.customMetadata), userId);
+    throw paymentRequired(c.env, requirementOf(item.customMetadata), user.id);
   }
   if (!("body" in item)) {
     assertPreconditions(conditions, item);

@@ -91,7 +91,7 @@ describe("POST /trigger-hive", () => {
     ["dry_run", { action: "plan", dry_run: "yes" }],
     ["payload", { action: "plan", payload: "text" }],
     ["payload", { action: "plan", payload: { blob: "x".repeat(64 * 1024) } }],
-    ["body", { action: "plan", extra: 1 }],
+    ["extra", { action: "plan", extra: 1 }],
   ])("answers 400 naming %s, sends nothing and audits the refusal", async (field, body) => {
     const { response, json, received } = await trigger(body);
     expect(response.status).toBe(400);
@@ -164,6 +164,18 @@ describe("POST /trigger-hive", () => {
     expect(await auditRowsOf(third.response)).toEqual(refused("refused:rate_limited"));
     const other = await trigger({ action: "plan", dry_run: true }, { vars, ip: uniqueIp() });
     expect(other.response.status).toBe(200);
+  });
+
+  it("audits a flood of refused requests once per bucket and window, not once each", async () => {
+    const ip = uniqueIp();
+    const vars = { TRIGGER_RATE_LIMIT: "2" };
+    const answers = [];
+    for (let i = 0; i < 22; i++)
+      answers.push(await trigger({ action: "plan", dry_run: true }, { vars, ip, token: null }));
+    expect(answers.map((a) => a.response.status)).toEqual([401, 401, ...Array(20).fill(429)]);
+    const rows = await Promise.all(answers.map((a) => auditRowsOf(a.response)));
+    expect(rows.map((r) => r.length)).toEqual([1, 1, 1, ...Array(19).fill(0)]);
+    expect(rows[2]).toEqual(refused("refused:rate_limited"));
   });
 
   // DESIGN.md, "One GitHub client".

@@ -3,22 +3,36 @@ import type { Tier } from "./schema";
 /** Where a ledger event came from; `(source, source_event_id)` is unique. */
 export type Source = "admin" | "stripe" | "payment" | "kv";
 
-/** One change to a user's entitlements. */
+/**
+ * One change to one entitlement. `sourceRef` names the entitlement: each Stripe subscription or payment
+ * intent, each Standard-Webhooks subscription or purchase, each admin grant is its own (docs/ledger.md).
+ * A revocation without `sourceRef` ends every unrevoked source of that tier or SKU.
+ */
 export type Change =
-  | { type: "grant" | "renew"; entitlement: "subscription"; tier: Tier; expiresAt?: Date }
-  | { type: "grant"; entitlement: "purchase"; sku: string }
-  | { type: "cancel"; entitlement: "subscription"; tier?: Tier; endsAt: Date }
-  | { type: "revoke"; entitlement: "subscription"; tier: Tier; reason: string }
-  | { type: "revoke"; entitlement: "purchase"; sku: string; reason: string };
+  | {
+      type: "grant" | "renew";
+      entitlement: "subscription";
+      tier: Tier;
+      sourceRef: string;
+      expiresAt?: Date;
+      /** Where a period without `expiresAt` starts: this source's expiry, or the user's latest (admin grants). */
+      stackOn?: "source" | "user";
+    }
+  | { type: "grant"; entitlement: "purchase"; sku: string; sourceRef: string }
+  | { type: "cancel"; entitlement: "subscription"; tier?: Tier; sourceRef: string; endsAt: Date }
+  | { type: "revoke"; entitlement: "subscription"; tier?: Tier; sourceRef?: string; reason: string }
+  | { type: "revoke"; entitlement: "purchase"; sku?: string; sourceRef?: string; reason: string };
 
 /** A change with its origin: the id the source gave it makes a redelivery a no-op. */
 export type LedgerRecord = {
   userId: string;
-  source: Exclude<Source, "kv">;
+  source: Source;
   sourceEventId: string;
   /** The audit actor: "admin", "stripe", "payment". */
   actor: string;
   requestId?: string;
+  /** SHA-256 of an admin request, so that a reused Idempotency-Key with another body is told apart. */
+  requestHash?: string;
   change: Change;
 };
 
@@ -33,7 +47,9 @@ export type EventRow = {
   expires_at: string | null;
   reason: string | null;
   source: string;
+  source_ref: string | null;
   source_event_id: string;
+  request_hash: string | null;
   created_at: string;
 };
 
@@ -44,6 +60,7 @@ export type HistoryEvent = {
   entitlement: string;
   source: string;
   source_event_id: string;
+  source_ref?: string;
   tier?: string;
   sku?: string;
   expires_at?: string;
@@ -61,6 +78,7 @@ export function toHistoryEvent(row: EventRow): HistoryEvent {
     source_event_id: row.source_event_id,
     created_at: row.created_at,
   };
+  if (row.source_ref !== null) event.source_ref = row.source_ref;
   if (row.tier !== null) event.tier = row.tier;
   if (row.sku !== null) event.sku = row.sku;
   if (row.expires_at !== null) event.expires_at = row.expires_at;

@@ -27,6 +27,7 @@ describe("POST /webhooks/payment: Standard Webhooks signatures (https://www.stan
         expires_at: null,
         reason: null,
         source: "payment",
+        source_ref: "payment:sku:EBOOK",
         source_event_id: id,
       },
     ]);
@@ -107,6 +108,47 @@ describe("POST /webhooks/payment: events", () => {
       "cancel",
       "grant",
       "revoke",
+    ]);
+  });
+
+  it("keeps subscriptions and purchases with their own ids apart: a refund or cancel ends only its own", async () => {
+    const user = uniqueId("u");
+    const post = (event: Record<string, unknown>) => postPayment(uniqueId("msg"), { user_id: user, ...event });
+    await post({
+      type: "subscription.activated",
+      tier: "yearly",
+      subscription_id: "S-1",
+      expires_at: "2031-01-01T00:00:00Z",
+    });
+    await post({
+      type: "subscription.activated",
+      tier: "monthly",
+      subscription_id: "S-2",
+      expires_at: "2030-02-01T00:00:00Z",
+    });
+    await post({ type: "subscription.canceled", subscription_id: "S-2", expires_at: "2030-01-15T00:00:00Z" });
+    await post({ type: "purchase.completed", sku: "EBOOK", purchase_id: "own" });
+    await post({ type: "purchase.completed", sku: "EBOOK", purchase_id: "gift" });
+    await post({ type: "purchase.refunded", sku: "EBOOK", purchase_id: "gift" });
+    expect(await rowsOf("subscriptions", user)).toEqual([
+      {
+        tier: "yearly",
+        expires_at: "2031-01-01T00:00:00.000Z",
+        source_ref: "payment:subscription:S-1",
+        revoked_at: null,
+        revoke_reason: null,
+      },
+      {
+        tier: "monthly",
+        expires_at: "2030-01-15T00:00:00.000Z",
+        source_ref: "payment:subscription:S-2",
+        revoked_at: null,
+        revoke_reason: null,
+      },
+    ]);
+    expect((await rowsOf("purchases", user)).map((row) => [row.source_ref, row.revoke_reason])).toEqual([
+      ["payment:purchase:own", null],
+      ["payment:purchase:gift", "payment:purchase.refunded"],
     ]);
   });
 

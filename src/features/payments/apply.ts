@@ -1,7 +1,7 @@
 import { writeAudit } from "../../audit/log";
-import type { Change } from "./events";
-import type { Ledger } from "./kv-import";
-import { recordChange } from "./record";
+import type { Change } from "../ledger/change";
+import type { Ledger } from "../ledger/kv-import";
+import { recordChange } from "../ledger/record";
 
 /** What a verified webhook did; every outcome answers 200. */
 export type WebhookOutcome = { status: "applied" | "duplicate" } | { status: "ignored"; reason: string };
@@ -9,13 +9,14 @@ export type WebhookOutcome = { status: "applied" | "duplicate" } | { status: "ig
 /** What a webhook asks of the ledger: one change for one user, or nothing (with the reason, for the audit). */
 export type WebhookPlan = { userId: string; change: Change; extra?: D1PreparedStatement[] } | { ignore: string };
 
-type Delivery = { source: "stripe" | "payment"; eventId: string; eventType: string; requestId?: string };
+/** Where a verified webhook came from: its sender, its id (applied once), its type (for the audit). */
+export type Delivery = { source: "stripe" | "payment"; eventId: string; eventType: string; requestId?: string };
 
 /**
  * Applies a webhook's plan once per event id; duplicates and ignored events leave an audit row each, so an
  * operator can see every signed delivery, but change nothing.
  */
-export async function applyWebhookPlan(
+export async function applyPlan(
   ledger: Ledger,
   delivery: Delivery,
   plan: WebhookPlan,

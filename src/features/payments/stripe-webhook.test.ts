@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { captureLogs, errorBody, relay, uniqueId } from "../../../test/helpers";
+import { atClock, captureLogs, errorBody, relay, uniqueId, uniqueIp } from "../../../test/helpers";
 import {
   ADMIN_TOKEN,
   auditOf,
@@ -49,7 +49,7 @@ function invoicePaid(subscription: string, periodEnd: number, paymentIntent = un
 
 async function refsOf(userId: string) {
   const { results } = await env.DB.prepare(
-    "SELECT kind, stripe_id, tier, sku FROM stripe_refs WHERE user_id = ? ORDER BY kind",
+    "SELECT kind, stripe_id, tier, sku, source_ref FROM stripe_refs WHERE user_id = ? ORDER BY kind",
   )
     .bind(userId)
     .all();
@@ -80,12 +80,13 @@ describe("POST /webhooks/stripe: signatures (https://docs.stripe.com/webhooks#ve
         expires_at: expect.any(String),
         reason: null,
         source: "stripe",
+        source_ref: `stripe:${ids.sub}`,
         source_event_id: event.id,
       },
     ]);
     expect(await refsOf(user)).toEqual([
-      { kind: "customer", stripe_id: ids.cus, tier: "monthly", sku: null },
-      { kind: "subscription", stripe_id: ids.sub, tier: "monthly", sku: null },
+      { kind: "customer", stripe_id: ids.cus, tier: "monthly", sku: null, source_ref: `stripe:${ids.sub}` },
+      { kind: "subscription", stripe_id: ids.sub, tier: "monthly", sku: null, source_ref: `stripe:${ids.sub}` },
     ]);
     expect(await auditOf(user)).toEqual([{ actor: "stripe", action: "grant", target: `user:${user}`, outcome: "ok" }]);
   });
@@ -95,11 +96,17 @@ describe("POST /webhooks/stripe: signatures (https://docs.stripe.com/webhooks#ve
     const { event, ids } = checkout(user, { sku: "EBOOK" });
     expect((await postStripe(event)).status).toBe(200);
     expect(await rowsOf("purchases", user)).toEqual([
-      { sku: "EBOOK", purchased_at: expect.any(String), revoked_at: null, revoke_reason: null },
+      {
+        sku: "EBOOK",
+        purchased_at: expect.any(String),
+        source_ref: `stripe:${ids.pi}`,
+        revoked_at: null,
+        revoke_reason: null,
+      },
     ]);
     expect(await refsOf(user)).toEqual([
-      { kind: "customer", stripe_id: ids.cus, tier: null, sku: "EBOOK" },
-      { kind: "payment_intent", stripe_id: ids.pi, tier: null, sku: "EBOOK" },
+      { kind: "customer", stripe_id: ids.cus, tier: null, sku: "EBOOK", source_ref: `stripe:${ids.pi}` },
+      { kind: "payment_intent", stripe_id: ids.pi, tier: null, sku: "EBOOK", source_ref: `stripe:${ids.pi}` },
     ]);
   });
 
@@ -166,28 +173,30 @@ describe("POST /webhooks/stripe: at-least-once delivery", () => {
 
   it("turns the same event delivered 20 times at once into one grant and one ledger event", async () => {
     const user = uniqueId("u");
-    const { event } = checkout(user, { tier: "monthly" });
+    const { event, ids } = checkout(user, { tier: "monthly" });
     const body = JSON.stringify(event);
-    const signature = await stripeSignature(body);
-    const responses = await Promise.all(
-      Array.from({ length: 20 }, () =>
-        relay("/webhooks/stripe", { method: "POST", headers: { "Stripe-Signature": signature }, body }),
-      ),
-    );
+    const responses = await atClock("2027-01-31T09:00:00.000Z", async () => {
+      const signature = await stripeSignature(body);
+      return Promise.all(
+        Array.from({ length: 20 }, () =>
+          relay("/webhooks/stripe", { method: "POST", headers: { "Stripe-Signature": signature }, body }),
+        ),
+      );
+    });
     expect(responses.map((r) => r.status)).toEqual(Array(20).fill(200));
     const outcomes = await Promise.all(responses.map(async (r) => ((await r.json()) as { outcome: string }).outcome));
     expect(outcomes.filter((o) => o === "applied")).toHaveLength(1);
     expect(outcomes.filter((o) => o === "duplicate")).toHaveLength(19);
-    const events = await rowsOf("ledger_events", user);
-    expect(events).toHaveLength(1);
-    // One grant: the subscription runs one month, not twenty.
-    const created = await env.DB.prepare("SELECT created_at FROM ledger_events WHERE user_id = ?").bind(user).first<{
-      created_at: string;
-    }>();
-    const oneMonth = new Date(created?.created_at ?? "");
-    oneMonth.setUTCMonth(oneMonth.getUTCMonth() + 1);
+    expect(await rowsOf("ledger_events", user)).toHaveLength(1);
+    // One grant: the subscription runs one month (to the end of February), not twenty.
     expect(await rowsOf("subscriptions", user)).toEqual([
-      { tier: "monthly", expires_at: oneMonth.toISOString(), revoked_at: null, revoke_reason: null },
+      {
+        tier: "monthly",
+        expires_at: "2027-02-28T09:00:00.000Z",
+        source_ref: `stripe:${ids.sub}`,
+        revoked_at: null,
+        revoke_reason: null,
+      },
     ]);
     expect((await auditOf(user)).filter((row) => row.outcome === "ok")).toHaveLength(1);
   });
@@ -209,7 +218,13 @@ describe("POST /webhooks/stripe: at-least-once delivery", () => {
     expect(retried.status).toBe(200);
     expect(await retried.json()).toEqual({ success: true, event_id: invoice.id, outcome: "applied" });
     expect(await rowsOf("subscriptions", user)).toEqual([
-      { tier: "monthly", expires_at: "2031-03-01T00:00:00.000Z", revoked_at: null, revoke_reason: null },
+      {
+        tier: "monthly",
+        expires_at: "2031-03-01T00:00:00.000Z",
+        source_ref: `stripe:${ids.sub}`,
+        revoked_at: null,
+        revoke_reason: null,
+      },
     ]);
     expect((await rowsOf("ledger_events", user)).map((e) => e.type)).toEqual(["grant", "renew"]);
   });
@@ -351,5 +366,89 @@ describe("POST /webhooks/stripe: events", () => {
     ]) {
       expect(logs).not.toContain(leak);
     }
+  });
+});
+
+describe("POST /webhooks/stripe: one payment never undoes another (entitlements per source)", () => {
+  const NOW = "2026-11-30T12:00:00.000Z";
+  const seconds = Math.floor(Date.parse(NOW) / 1000);
+
+  async function checkAsAdmin(user: string) {
+    // A fresh IP: the limiter's bucket for a shared one was filled at the real time, ahead of this clock.
+    const response = await relay(`/entitlements/check?user_id=${user}`, {
+      headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, "CF-Connecting-IP": uniqueIp() },
+    });
+    return (await response.json()) as Record<string, unknown>;
+  }
+
+  function refund(paymentIntent: string) {
+    return stripeEvent(uniqueId("evt"), "charge.refunded", {
+      object: "charge",
+      payment_intent: paymentIntent,
+      refunded: true,
+    });
+  }
+
+  function deleted(subscription: string) {
+    return stripeEvent(uniqueId("evt"), "customer.subscription.deleted", { id: subscription, ended_at: seconds });
+  }
+
+  it("lets a stranger who bought a plan for a user cancel that plan, not the user's own", async () => {
+    const victim = uniqueId("u");
+    const body = await atClock(NOW, async () => {
+      const own = checkout(victim, { tier: "yearly" });
+      const gift = checkout(victim, { tier: "monthly" });
+      for (const event of [own.event, gift.event, deleted(gift.ids.sub)])
+        expect((await postStripe(event)).status).toBe(200);
+      return { answer: await checkAsAdmin(victim), own: own.ids.sub, gift: gift.ids.sub };
+    });
+    expect(body.answer).toMatchObject({
+      has_access: true,
+      subscription: { tier: "yearly", status: "active", expires_at: "2027-11-30T12:00:00.000Z" },
+      subscriptions: [
+        { tier: "yearly", status: "active", expires_at: "2027-11-30T12:00:00.000Z", source: `stripe:${body.own}` },
+        { tier: "monthly", status: "expired", expires_at: NOW, source: `stripe:${body.gift}` },
+      ],
+    });
+  });
+
+  it("keeps only the monthly plan's own month when the yearly under it is refunded and deleted", async () => {
+    const user = uniqueId("u");
+    const answer = await atClock(NOW, async () => {
+      const yearly = checkout(user, { tier: "yearly" });
+      const pi = uniqueId("pi");
+      const monthly = checkout(user, { tier: "monthly" });
+      const events = [
+        yearly.event,
+        invoicePaid(yearly.ids.sub, seconds + 365 * 86400, pi),
+        monthly.event,
+        refund(pi),
+        deleted(yearly.ids.sub),
+      ];
+      for (const event of events) expect((await postStripe(event)).status).toBe(200);
+      return checkAsAdmin(user);
+    });
+    expect(answer).toMatchObject({
+      has_access: true,
+      subscription: { tier: "monthly", status: "active", expires_at: "2026-12-30T12:00:00.000Z" },
+      subscriptions: [
+        { tier: "monthly", status: "active", expires_at: "2026-12-30T12:00:00.000Z" },
+        { tier: "yearly", status: "revoked" },
+      ],
+    });
+  });
+
+  it("keeps the user's own copy of a SKU when a gifted copy is refunded", async () => {
+    const user = uniqueId("u");
+    const own = checkout(user, { sku: "EBOOK" });
+    const gift = checkout(user, { sku: "EBOOK" });
+    for (const event of [own.event, gift.event, refund(gift.ids.pi)])
+      expect((await postStripe(event)).status).toBe(200);
+    const answer = await checkAsAdmin(user);
+    expect(answer).toMatchObject({ has_access: true, purchases: [{ sku: "EBOOK" }] });
+    expect((await rowsOf("purchases", user)).map((row) => [row.source_ref, row.revoke_reason])).toEqual([
+      [`stripe:${own.ids.pi}`, null],
+      [`stripe:${gift.ids.pi}`, "stripe:charge.refunded"],
+    ]);
   });
 });
