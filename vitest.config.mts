@@ -1,9 +1,40 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import {
+  ADMIN_TOKEN,
+  CHATGPT_BEARER_TOKEN,
+  GITHUB_TOKEN,
+  OPENAI_API_KEY,
+  PAYMENT_WEBHOOK_SECRET,
+  RELAY_SECRET,
+  STRIPE_WEBHOOK_SECRET,
+  USER_JWT_SECRET,
+} from "./test/secrets.ts";
+
+// What workerd and Vite print about things the tests do on purpose: connections a stand-in resets or a
+// client cuts ("uncaught exception … Network connection lost"), and source maps that packages do not ship.
+// Everything else still reaches the terminal; a test that fails still shows its own output.
+const EXPECTED_NOISE = [
+  /Network connection lost/,
+  /^exception = \S+: disconnected: /,
+  /Can't read from request stream because client disconnected/,
+  /^stack: (?:\S*workerd@\S+ ?)+$/,
+  /^Sourcemap for ".*node_modules\/.*" points to missing source files$/,
+];
+for (const stream of [process.stdout, process.stderr]) {
+  const write = stream.write.bind(stream) as (chunk: string | Uint8Array, ...rest: unknown[]) => boolean;
+  stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    const text = typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
+    const kept = text.split("\n").filter((line) => !EXPECTED_NOISE.some((noise) => noise.test(line.trim())));
+    if (kept.every((line) => line.trim() === "")) return true;
+    return write(kept.join("\n"), ...rest);
+  }) as typeof stream.write;
+}
 
 export default defineConfig({
   test: {
-    // The Worker logs one line per request; show them only for a failing test.
+    // Only failures and the summary; the Worker's own log lines show only for a failing test.
+    reporters: ["minimal"],
     silent: "passed-only",
     projects: [
       {
@@ -15,29 +46,29 @@ export default defineConfig({
               // A second, empty database for src/features/ledger/migration.test.ts, which migrates old rows.
               d1Databases: { MIGRATION_TEST_DB: "migration-test" },
               bindings: {
-                RELAY_SECRET: "test-relay-secret",
-                OPENAI_API_KEY: "sk-test-upstream-key-0123456789",
+                RELAY_SECRET,
+                OPENAI_API_KEY,
                 OPENAI_BASE_URL: `${inject("openaiStandIn")}/s/default/ok/v1`,
                 RATE_LIMIT_REQUESTS: "1000",
-                CHATGPT_BEARER_TOKEN: "test-chatgpt-token",
-                GITHUB_TOKEN: "ghp_test-github-token-0123456789",
+                CHATGPT_BEARER_TOKEN,
+                GITHUB_TOKEN,
                 GITHUB_API_URL: `${inject("githubStandIn")}/s/default/ok`,
                 GITHUB_TIMEOUT_MS: "2000",
                 ALLOWED_REPOS: "octo/hivemind, octo-org/*",
                 HIVE_REPOSITORY: "octo/hive",
                 CONNECTOR_RATE_LIMIT: "1000",
                 TRIGGER_RATE_LIMIT: "1000",
-                ADMIN_TOKEN: "test-admin-token",
-                USER_JWT_SECRET: "test-user-jwt-secret-0123456789abcdef",
-                STRIPE_WEBHOOK_SECRET: "whsec_test_stripe_secret_0123456789",
-                PAYMENT_WEBHOOK_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                ADMIN_TOKEN,
+                USER_JWT_SECRET,
+                STRIPE_WEBHOOK_SECRET,
+                PAYMENT_WEBHOOK_SECRET,
                 CHASE_LINK_MONTHLY: "https://pay.test/monthly",
                 CHASE_LINK_QUARTERLY: "https://pay.test/quarterly?plan=q",
                 CHASE_LINK_YEARLY: "https://pay.test/yearly",
                 CHASE_LINK_SKU_EBOOK: "https://pay.test/ebook",
                 CHASE_LINK_SKU_MY_COURSE: "https://pay.test/my-course",
                 PUBLIC_RATE_LIMIT: "1000",
-                // test/integration/fuzz.test.ts: the seed and the cases per route (README, "Development").
+                // test/integration/fuzz.test.ts: the seed and the cases per route (docs/development.md).
                 FUZZ_SEED: process.env.FUZZ_SEED ?? "",
                 FUZZ_RUNS: process.env.FUZZ_RUNS ?? "",
                 // Applied to D1 by test/apply-migrations.ts before every test file.
@@ -48,10 +79,16 @@ export default defineConfig({
         ],
         test: {
           name: "workers",
+          // One workerd per worker process for all its files, not one per file: every test uses ids of its own.
+          isolate: false,
           include: ["src/**/*.test.ts", "test/integration/**/*.test.ts"],
           globalSetup: ["./test/global-setup.ts"],
           setupFiles: ["./test/apply-migrations.ts"],
         },
+      },
+      {
+        // The documentation against the code: cited tests and named files exist, no link leaves the repository.
+        test: { name: "docs", include: ["test/docs/**/*.test.ts"], environment: "node" },
       },
       {
         // End-to-end: the relay under `wrangler dev`, driven from Node by the official openai SDK.

@@ -1,4 +1,4 @@
--- Audit trail: one row per state change or attempted state change (DESIGN.md, "Conventions").
+-- Audit trail: one row per state change or attempted state change (docs/api.md, "Conventions").
 CREATE TABLE audit_log (
   id         INTEGER PRIMARY KEY AUTOINCREMENT,
   at         TEXT    NOT NULL,             -- ISO 8601 UTC time of the attempt

@@ -1,4 +1,4 @@
--- Entitlement ledger (DESIGN.md, "Entitlements (ledger)"; docs/ledger.md documents every column).
+-- Entitlement ledger (docs/ledger.md documents every column).
 -- Every change is one atomic D1 batch: the event row first (its UNIQUE key makes a redelivered webhook fail
 -- the whole batch), then the current-state row, Stripe id mappings and the audit row.
 

@@ -1,6 +1,6 @@
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 
-/** The one error body of DESIGN.md: `{"success": false, "error": {"code", "message"}}`. */
+/** The one error body of the relay (docs/api.md, "Conventions"): `{"success": false, "error": {"code", "message"}}`. */
 export type ErrorBody = { success: false; error: { code: string; message: string } };
 
 /**

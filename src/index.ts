@@ -1,11 +1,12 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { auditRoutes } from "./audit/routes";
 import type { AppEnv } from "./env";
 import { InternalError, MethodNotAllowed, NotFound, RelayError } from "./errors";
+import { audit } from "./features/audit/routes";
 import { billing } from "./features/billing/routes";
 import { chat } from "./features/chat/routes";
 import { connector } from "./features/connector/routes";
+import { health } from "./features/health/routes";
 import { entitlements } from "./features/ledger/routes";
 import { library } from "./features/library/routes";
 import { webhooks } from "./features/payments/routes";
@@ -13,21 +14,21 @@ import { trigger } from "./features/trigger/routes";
 import { allowedMethods } from "./lib/allowed-methods";
 import { originPolicy } from "./middleware/origin";
 import { requestContext } from "./middleware/request-context";
-import { assertRoutesDeclared, mount, ROUTES } from "./routes";
+import { assertRoutesDeclared } from "./routes";
 
-export { RateLimiter } from "./rate-limiter/durable-object";
+export { RateLimiter } from "./rate-limit/durable-object";
 
 const app = new Hono<AppEnv>();
 
 app.use(requestContext());
 // Health sits before the origin check and every limiter: it needs no secret and is never rate limited.
-mount(app, ROUTES.health, (c) => c.json({ status: "ok" }));
+app.route("/", health);
 app.use(originPolicy());
 
 app.route("/", chat);
 app.route("/", connector);
 app.route("/", trigger);
-app.route("/", auditRoutes);
+app.route("/", audit);
 app.route("/", billing);
 app.route("/", entitlements);
 app.route("/", webhooks);

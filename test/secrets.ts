@@ -1,7 +1,17 @@
-import { CHATGPT_BEARER_TOKEN, GITHUB_TOKEN, OPENAI_API_KEY, RELAY_SECRET } from "./helpers";
-import { ADMIN_TOKEN, PAYMENT_WEBHOOK_SECRET, STRIPE_WEBHOOK_SECRET, USER_JWT_SECRET } from "./ledger-helpers";
+/**
+ * Every secret of the test configuration, in one place: vitest.config.mts gives them to the Worker, the tests
+ * present them, and no body, header or log line may contain any of them.
+ */
+export const RELAY_SECRET = "test-relay-secret";
+export const OPENAI_API_KEY = "sk-test-upstream-key-0123456789";
+export const CHATGPT_BEARER_TOKEN = "test-chatgpt-token";
+export const GITHUB_TOKEN = "ghp_test-github-token-0123456789";
+export const ADMIN_TOKEN = "test-admin-token";
+export const USER_JWT_SECRET = "test-user-jwt-secret-0123456789abcdef";
+export const STRIPE_WEBHOOK_SECRET = "whsec_test_stripe_secret_0123456789";
+export const PAYMENT_WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
-/** Every secret of the test configuration (vitest.config.mts): none may appear in a body, header or log. */
+/** The list the leak checks walk, with the key material of the Standard Webhooks secret without its prefix. */
 export const TEST_SECRETS: readonly string[] = [
   RELAY_SECRET,
   OPENAI_API_KEY,
@@ -11,6 +21,5 @@ export const TEST_SECRETS: readonly string[] = [
   USER_JWT_SECRET,
   STRIPE_WEBHOOK_SECRET,
   PAYMENT_WEBHOOK_SECRET,
-  // The key material of the Standard Webhooks secret, without its prefix.
   PAYMENT_WEBHOOK_SECRET.replace(/^whsec_/, ""),
 ];

@@ -1,7 +1,7 @@
 import { createMiddleware } from "hono/factory";
 import type { Variables } from "../env";
 import { RateLimited, RelayError, UpstreamRateLimited } from "../errors";
-import { writeAudit } from "./log";
+import { writeAudit } from "./store";
 
 /** What a handler tells the audit trail about its attempt; a refusal before the handler keeps the defaults. */
 export type AuditDraft = { target: string; dryRun: boolean; outcome?: string };
@@ -19,7 +19,7 @@ type AuditAttemptOptions = {
 /**
  * Writes one audit row for every attempt on a route, whatever answers it: the handler's success, or a
  * refusal by a middleware after this one (IP allowlist, rate limit, auth, validation) or an upstream
- * failure; of the requests a rate limit refuses, only the first of each window. It sits first on the route so that refusals are recorded too (DESIGN.md, "Conventions").
+ * failure; of the requests a rate limit refuses, only the first of each window. It sits first on the route so that refusals are recorded too (docs/api.md, "Conventions").
  * Outcome: the handler's, else "ok" for a success, "refused:<code>" for 4xx, "failed:<code>" for 5xx and for
  * an upstream's rate limit (a 429 that GitHub, not the relay, decided: the attempt was made and failed).
  */

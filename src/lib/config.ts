@@ -6,6 +6,19 @@ const blankToUndefined = (value: unknown) => (typeof value === "string" && value
 /** A required secret or variable: unset or blank is "not set". */
 export const required = () => z.preprocess(blankToUndefined, z.string());
 
+/** An optional secret or variable: unset or blank is undefined. */
+export const optional = () => z.preprocess(blankToUndefined, z.string().optional());
+
+/** `true` or `false` (any case, surrounding blanks ignored); unset or blank is `fallback`. */
+export const flag = (fallback = false) =>
+  z.preprocess(
+    (value) => (typeof value === "string" ? value.trim().toLowerCase() || undefined : value),
+    z
+      .enum(["true", "false"])
+      .default(fallback ? "true" : "false")
+      .transform((value) => value === "true"),
+  );
+
 /** An optional string with a default. */
 export const text = (fallback: string) => z.preprocess(blankToUndefined, z.string().default(fallback));
 
@@ -59,7 +72,7 @@ export function readConfig<S extends z.ZodObject>(env: Env, schema: S): z.output
   if (!result.success) {
     const issue = result.error.issues[0];
     const name = String(issue?.path[0] ?? "configuration");
-    const raw = (env as unknown as Record<string, unknown>)[name];
+    const raw: unknown = Reflect.get(env, name);
     throw new NotConfigured(name, blankToUndefined(raw) === undefined ? "is not set" : "is invalid");
   }
   perEnv.set(schema, result.data);

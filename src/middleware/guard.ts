@@ -1,41 +1,32 @@
-import type { Context, MiddlewareHandler } from "hono";
-import * as z from "zod";
+import type { Handler, Hono, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
-import { integer, readConfig } from "../lib/config";
-import { safeEqual } from "../lib/constant-time";
-import type { AuthPolicy, RateLimitScope, RouteSpec } from "../routes";
-import { bearerToken, requireToken } from "./auth";
-import { limitBody } from "./json-body";
-import { rateLimit } from "./rate-limit";
+import { LIMITERS, type RateLimitScope } from "../rate-limit/limits";
+import { limitBody } from "./body-limit";
+import { requireToken } from "./token-auth";
 
-const limitConfig = z.object({
-  RATE_LIMIT_REQUESTS: integer(10, 1),
-  CONNECTOR_RATE_LIMIT: integer(60, 1),
-  TRIGGER_RATE_LIMIT: integer(10, 1),
-  PUBLIC_RATE_LIMIT: integer(60, 1),
-});
-const limits = (c: Context<AppEnv>) => readConfig(c.env, limitConfig);
+/**
+ * Who may call a route. The token policies are enforced by `guard()`; the others by the route's handler,
+ * because they need the request (a JWT's `sub`, a signature over the raw body).
+ */
+export type AuthPolicy =
+  | "none"
+  | "relay-secret" // RELAY_SECRET as Bearer or X-Relay-Secret
+  | "chatgpt-token" // CHATGPT_BEARER_TOKEN as Bearer
+  | "admin" // ADMIN_TOKEN as Bearer
+  | "user-jwt" // a user JWT (USER_JWT_SECRET or USER_JWKS_URL)
+  | "admin-or-user-jwt" // ADMIN_TOKEN, or a user JWT of the user asked about
+  | "optional-user-jwt" // public; a user JWT, when sent, must verify and decides the user
+  | "stripe-signature" // Stripe-Signature over the raw body, STRIPE_WEBHOOK_SECRET
+  | "standard-webhook"; // Standard Webhooks headers, PAYMENT_WEBHOOK_SECRET
 
-/** The per-minute limits of DESIGN.md's configuration table, by scope. */
-const LIMITERS: Record<RateLimitScope, MiddlewareHandler<AppEnv>> = {
-  chat: rateLimit({ scope: "chat", limit: (c) => limits(c).RATE_LIMIT_REQUESTS }),
-  // Only the configured token gets a bucket of its own: anything else counts against the client's IP, so
-  // guessing with a new token on every request is limited like any other guess.
-  connector: rateLimit({
-    scope: "connector",
-    limit: (c) => limits(c).CONNECTOR_RATE_LIMIT,
-    key: async (c) => {
-      const token = bearerToken(c.req.header("Authorization"));
-      const expected = c.env.CHATGPT_BEARER_TOKEN;
-      const valid = token !== undefined && Boolean(expected) && (await safeEqual(token, expected));
-      return valid ? `token:${token}` : `ip:${c.get("clientIp")}`;
-    },
-  }),
-  trigger: rateLimit({ scope: "trigger", limit: (c) => limits(c).TRIGGER_RATE_LIMIT }),
-  // One bucket for every public route, so spreading requests over them buys nothing.
-  public: rateLimit({ scope: "public", limit: (c) => limits(c).PUBLIC_RATE_LIMIT }),
-  // ADMIN_TOKEN routes: a bucket of their own, of the same size, so that guessing the token is limited too.
-  admin: rateLimit({ scope: "admin", limit: (c) => limits(c).PUBLIC_RATE_LIMIT }),
+/** One route of the relay, declared by its feature beside its handler and listed in src/routes.ts. */
+export type RouteSpec = {
+  method: "GET" | "POST" | "PUT";
+  path: string;
+  auth: AuthPolicy;
+  rateLimit: RateLimitScope | null;
+  /** A JSON body (1 MiB at most; the handler validates it with its schema), a streamed upload, or none. */
+  body: "json" | "stream" | null;
 };
 
 /** Policies a shared secret settles; the others are checked by the handler, which has what they need. */
@@ -48,14 +39,28 @@ const TOKEN_CHECKS: Partial<Record<AuthPolicy, MiddlewareHandler<AppEnv>>> = {
 const jsonBodyLimit = limitBody();
 
 /**
- * The middleware a route's declaration asks for, in the order DESIGN.md requires: rate limit, then the token
- * check (so that guessing is limited too), then the 1 MiB cap on a JSON body.
+ * The middleware a route's declaration asks for, in the order the relay promises: rate limit, then the
+ * token check (so that guessing is limited too), then the 1 MiB cap on a JSON body.
  */
 export function guard(spec: RouteSpec): MiddlewareHandler<AppEnv>[] {
   const chain: MiddlewareHandler<AppEnv>[] = [];
   if (spec.rateLimit) chain.push(LIMITERS[spec.rateLimit]);
   const tokenCheck = TOKEN_CHECKS[spec.auth];
   if (tokenCheck) chain.push(tokenCheck);
-  if (spec.body !== null && spec.body !== "stream") chain.push(jsonBodyLimit);
+  if (spec.body === "json") chain.push(jsonBodyLimit);
   return chain;
+}
+
+/**
+ * Mounts a route at its declared method and path: first `before` (for example an audit wrapper that must
+ * see refusals too), then the guards its declaration asks for, then the handler.
+ */
+export function mount<E extends AppEnv>(
+  app: Hono<E>,
+  spec: RouteSpec,
+  handler: Handler<NoInfer<E>>,
+  before: MiddlewareHandler<NoInfer<E>>[] = [],
+): void {
+  const chain = [...before, ...guard(spec), handler] as Handler<E>[];
+  app.on(spec.method, spec.path, ...(chain as [Handler<E>]));
 }

@@ -1,13 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  CHATGPT_BEARER_TOKEN,
-  GITHUB_TOKEN,
-  type GitHubRequest,
-  githubScenario,
-  RELAY_SECRET,
-  relay,
-  uniqueIp,
-} from "../../test/helpers";
+import { CHATGPT_BEARER_TOKEN, GITHUB_TOKEN, RELAY_SECRET } from "../../test/secrets";
+import { type GitHubRequest, githubScenario, relay, uniqueIp } from "../../test/support/relay";
 import { RelayError } from "../errors";
 import * as github from "./github";
 
@@ -18,7 +11,7 @@ const configFor = (apiUrl: string, timeoutMs = 2000): github.GitHubConfig => ({
   GITHUB_TIMEOUT_MS: timeoutMs,
 });
 
-/** The four calls GitHub documents and the relay may make; nothing else (DESIGN.md, "One GitHub client"). */
+/** The four calls GitHub documents and the relay may make; nothing else (docs/api.md, "Kora connector"). */
 const ALLOWED = [
   { method: "POST", path: /^\/repos\/[^/]+\/[^/]+\/dispatches$/ },
   { method: "GET", path: /^\/repos\/[^/]+\/[^/]+\/pulls$/ },

@@ -8,7 +8,7 @@ import { integer, required, url } from "../lib/config";
  * delete, close or replace anything. No call is retried (a retried comment is a double comment).
  */
 
-/** The GitHub variables (DESIGN.md, "Configuration"); GITHUB_TIMEOUT_MS is the relay's own addition. */
+/** The GitHub variables (docs/api.md, "Configuration"). */
 export const githubConfig = z.object({
   GITHUB_TOKEN: required(),
   GITHUB_API_URL: url("https://api.github.com"),
@@ -19,7 +19,7 @@ export type GitHubConfig = z.output<typeof githubConfig>;
 /** A repository the caller already checked against its allowlist. */
 export type Repository = { owner: string; repo: string };
 
-/** A pull request trimmed to what DESIGN.md names (ChatGPT has a response size limit). */
+/** A pull request trimmed to what the contract names (ChatGPT has a response size limit). */
 export type PullRequestSummary = {
   number: number;
   title: string;

@@ -18,7 +18,7 @@ const STACK_TRACE = [
 
 const SNAKE_CASE = /^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$/;
 
-/** 402 adds the links that would grant access to the error (DESIGN.md, "Private library"). */
+/** 402 adds the links that would grant access to the error (docs/api.md, "Private library"). */
 const EXTRA_ERROR_KEYS: Record<number, readonly string[]> = { 402: ["billing_links", "store_link"] };
 
 /** The problems with one answer's status, shape, body and headers (empty when it is fine). */
@@ -35,7 +35,7 @@ export function answerProblems(
 
   if (status >= 500) {
     // Stripe delivers out of order: an event about a subscription the ledger does not know yet gets a 503
-    // so that Stripe retries it (DESIGN.md, "Payment webhooks"). Every other 5xx is a failure, since the
+    // so that Stripe retries it (docs/api.md, "Payment webhooks"). Every other 5xx is a failure, since the
     // stand-ins were told to answer "ok" and everything is configured.
     const retryLater = route === "/webhooks/stripe" && status === 503 && /"code":"retry_later"/.test(text);
     if (!retryLater) problems.push(`answered ${status}`);

@@ -1,7 +1,9 @@
 import fc from "fast-check";
-import type { AuthPolicy, RouteName, RouteSpec } from "../../src/routes";
-import { CHATGPT_BEARER_TOKEN, RELAY_SECRET } from "../helpers";
-import { ADMIN_TOKEN, paymentHeaders, stripeSignature, unsecuredJwt, userJwt } from "../ledger-helpers";
+import type { AuthPolicy, RouteSpec } from "../../src/middleware/guard";
+import type { RouteName } from "../../src/routes";
+import { ADMIN_TOKEN, CHATGPT_BEARER_TOKEN, RELAY_SECRET } from "../secrets";
+import { paymentHeaders, stripeSignature, unsecuredJwt, userJwt } from "../support/ledger";
+import { type RequestContext, rightCredential, VALID_REQUESTS, type ValidRequest } from "../support/valid-requests";
 import {
   anyJson,
   anyString,
@@ -16,240 +18,12 @@ import {
 } from "./values";
 
 /**
- * The requests of the fuzz test: for every route of ROUTES, a valid request (the base every case starts from)
- * and the mutations that turn it into anything between "one field wrong" and "random bytes".
+ * The cases of the fuzz test: the mutations that turn a route's valid request (test/support/valid-requests.ts)
+ * into anything between "one field wrong" and "random bytes".
  */
 
-/** What test/integration/fuzz.test.ts creates before the cases run; valid requests refer to it. */
-export const FIXTURES = {
-  /** Holds an active subscription until 2099 and reads every library item. */
-  subscriber: "fz-subscriber",
-  /** Bought SKU EBOOK. */
-  buyer: "fz-buyer",
-  /** Users holding a monthly subscription and a purchase of EBOOK, to revoke. */
-  revocable: (i: number) => `fz-revocable-${i % 8}`,
-  revocableCount: 8,
-  /** A Stripe subscription, customer and payment intent the ledger knows (from a checkout session). */
-  stripeSubscription: "sub_fz_known",
-  stripeCustomer: "cus_fz_known",
-  stripePaymentIntent: "pi_fz_known",
-  stripeUser: "fz-stripe-user",
-  /** Library items: one for buyers of EBOOK, one for subscribers. */
-  bookKey: "fz-lib/book.txt",
-  membersKey: "fz-lib/members only.txt",
-  /** The Origin ORIGIN_ALLOWLIST allows during the fuzz run. */
-  origin: "https://app.test",
-} as const;
-
-/** A valid request of one route: the base of every case. */
-export type Example = {
-  path: string;
-  query: Array<[string, string]>;
-  /** Headers besides the credential. */
-  headers: Record<string, string>;
-  /** A JSON body, or `text` for a body that is not JSON (the library upload). */
-  body?: FuzzJson;
-  text?: string;
-  /** The user a right user JWT names. */
-  subject?: string;
-};
-
-const json = { "Content-Type": "application/json" };
-
-/**
- * A valid request for every route, by a variant number (routes with several kinds of valid request cycle
- * through them) and an id unique to the case. `satisfies Record<RouteName, …>`: a new route in ROUTES does
- * not type-check until it has one, so it cannot be left out of the fuzzing.
- */
-export const EXAMPLES = {
-  health: () => ({ path: "/relay/health", query: [], headers: {} }),
-  chat: (variant) => ({ path: "/relay/openai/chat", query: [], headers: json, body: chatBody(variant) }),
-  chatCompletions: (variant) => ({ path: "/v1/chat/completions", query: [], headers: json, body: chatBody(variant) }),
-  dispatch: () => ({
-    path: "/chatgpt/dispatch",
-    query: [],
-    headers: json,
-    body: { owner: "octo", repo: "hivemind", event_type: "hivemind-task", client_payload: { task: "fuzz", n: 1 } },
-  }),
-  listPulls: () => ({
-    path: "/chatgpt/prs/list",
-    query: [],
-    headers: json,
-    body: { owner: "octo-org", repo: "widgets", state: "open", per_page: 2, page: 1 },
-  }),
-  comment: () => ({
-    path: "/chatgpt/prs/comment",
-    query: [],
-    headers: json,
-    body: { owner: "octo", repo: "hivemind", pull_number: 3, body: "Looks good" },
-  }),
-  label: () => ({
-    path: "/chatgpt/prs/label",
-    query: [],
-    headers: json,
-    body: { owner: "octo", repo: "hivemind", pull_number: 3, labels: ["kora", "bug"] },
-  }),
-  openapi: () => ({ path: "/openapi.json", query: [], headers: {} }),
-  trigger: (variant) => ({
-    path: "/trigger-hive",
-    query: [],
-    headers: json,
-    body: { action: variant % 2 ? "plan" : "execute", dry_run: variant % 3 !== 0, payload: { task: "fuzz" } },
-  }),
-  audit: () => ({
-    path: "/admin/audit",
-    query: [
-      ["limit", "5"],
-      ["cursor", "100"],
-    ],
-    headers: {},
-  }),
-  billingLink: (_variant, id) => ({
-    path: "/billing/link",
-    query: [
-      ["tier", "quarterly"],
-      ["user_id", id],
-    ],
-    headers: {},
-    subject: id,
-  }),
-  storeLink: (_variant, id) => ({
-    path: "/store/link",
-    query: [
-      ["sku", "my-course"],
-      ["user_id", id],
-    ],
-    headers: {},
-    subject: id,
-  }),
-  check: (variant, id) => {
-    const user = [FIXTURES.subscriber, FIXTURES.buyer, id][variant % 3] as string;
-    return { path: "/entitlements/check", query: [["user_id", user]], headers: {}, subject: user };
-  },
-  grant: (variant, id) => ({
-    path: "/entitlements/grant",
-    query: [],
-    headers: json,
-    body: (variant % 2
-      ? { user_id: id, type: "subscription", tier: "yearly", expires_at: "2031-05-06T07:08:09+02:00" }
-      : { user_id: id, type: "purchase", sku: "EBOOK" }) as FuzzJson,
-  }),
-  revoke: (variant) => ({
-    path: "/entitlements/revoke",
-    query: [],
-    headers: json,
-    body: (variant % 2
-      ? { user_id: FIXTURES.revocable(variant), type: "subscription", tier: "monthly", reason: "refund" }
-      : { user_id: FIXTURES.revocable(variant), type: "purchase", sku: "EBOOK", reason: "chargeback" }) as FuzzJson,
-  }),
-  history: (variant) => ({
-    path: "/entitlements/history",
-    query: [["user_id", variant % 2 ? FIXTURES.subscriber : FIXTURES.revocable(variant)]],
-    headers: {},
-  }),
-  stripeWebhook: (variant, id) => ({
-    path: "/webhooks/stripe",
-    query: [],
-    headers: { "Content-Type": "application/json; charset=utf-8" },
-    body: stripeEventBody(variant, id),
-  }),
-  paymentWebhook: (variant, id) => ({
-    path: "/webhooks/payment",
-    query: [],
-    headers: { ...json, "webhook-id": `msg_${id}` },
-    body: [
-      { type: "subscription.activated", user_id: id, tier: "monthly", expires_at: "2030-01-01T00:00:00Z" },
-      { type: "subscription.renewed", user_id: FIXTURES.subscriber, tier: "monthly" },
-      { type: "subscription.canceled", user_id: id },
-      { type: "purchase.completed", user_id: id, sku: "EBOOK" },
-      { type: "purchase.refunded", user_id: FIXTURES.revocable(variant), sku: "EBOOK" },
-    ][variant % 5] as FuzzJson,
-  }),
-  libraryList: (variant, id) => {
-    const user = [FIXTURES.subscriber, FIXTURES.buyer, id][variant % 3] as string;
-    return {
-      path: "/library",
-      query: [
-        ["prefix", "fz-lib/"],
-        ["limit", "10"],
-      ],
-      headers: {},
-      subject: user,
-    };
-  },
-  libraryItem: (variant, id) => {
-    const user = [FIXTURES.subscriber, FIXTURES.buyer, id][variant % 3] as string;
-    const key = variant % 2 ? FIXTURES.bookKey : FIXTURES.membersKey;
-    return {
-      path: `/library/${key.split("/").map(encodeURIComponent).join("/")}`,
-      query: [],
-      headers: {},
-      subject: user,
-    };
-  },
-  libraryUpload: (_variant, id) => ({
-    path: `/admin/library/${id}/notes.txt`,
-    query: [],
-    headers: {
-      "Content-Type": "text/plain; charset=utf-8",
-      "Content-Length": "11",
-      "X-Library-Sku": "EBOOK",
-      "X-Library-Title": "Fuzz%20notes",
-    },
-    text: "fuzz notes!",
-  }),
-} satisfies Record<RouteName, (variant: number, id: string) => Example>;
-
-function chatBody(variant: number): FuzzJson {
-  return {
-    model: "gpt-4o-mini",
-    messages: [
-      { role: "system", content: "Be brief." },
-      { role: "user", content: variant % 2 ? "Hello" : [{ type: "text", text: "Hi" }] },
-    ],
-    max_tokens: 50,
-    temperature: 0.2,
-    stream: false,
-  };
-}
-
-function stripeEventBody(variant: number, id: string): FuzzJson {
-  const envelope = (type: string, object: Record<string, FuzzJson>) => ({
-    id: `evt_${id}`,
-    object: "event",
-    type,
-    created: 1_700_000_000,
-    data: { object },
-  });
-  switch (variant % 5) {
-    case 0:
-      return envelope("checkout.session.completed", {
-        payment_status: "paid",
-        client_reference_id: id,
-        metadata: { tier: "monthly" },
-        customer: `cus_${id}`,
-        subscription: `sub_${id}`,
-        payment_intent: `pi_${id}`,
-      });
-    case 1:
-      return envelope("invoice.paid", {
-        subscription: FIXTURES.stripeSubscription,
-        payment_intent: `pi_${id}`,
-        lines: { data: [{ period: { end: 4_102_444_800 } }] },
-      });
-    case 2:
-      return envelope("customer.subscription.deleted", { id: FIXTURES.stripeSubscription, ended_at: 4_102_444_800 });
-    case 3:
-      return envelope("charge.refunded", { payment_intent: FIXTURES.stripePaymentIntent, refunded: true });
-    default:
-      return envelope("checkout.session.completed", {
-        payment_status: "paid",
-        client_reference_id: id,
-        metadata: { sku: "EBOOK" },
-        payment_intent: { id: `pi_${id}` },
-      });
-  }
-}
+/** The Origin ORIGIN_ALLOWLIST allows during the fuzz run. */
+export const FUZZ_ORIGIN = "https://app.test";
 
 /** Which credential a case sends: the route's own, none, a wrong one, another route's valid one, or a broken one. */
 export type Credential = "right" | "none" | "wrong" | "other" | "malformed";
@@ -374,7 +148,7 @@ const HEADER_VALUES = [
   "%E0%A4%A",
   "%00",
   "null",
-  FIXTURES.origin,
+  FUZZ_ORIGIN,
   "https://evil.test",
 ];
 
@@ -588,26 +362,6 @@ async function validCredentials(subject: string): Promise<Array<Record<string, s
   ];
 }
 
-/** The route's own credential (for a webhook: none here, the signature is added with the body). */
-async function rightCredential(policy: AuthPolicy, variant: number, subject: string): Promise<Record<string, string>> {
-  switch (policy) {
-    case "relay-secret":
-      return variant % 2 ? { Authorization: `Bearer ${RELAY_SECRET}` } : { "X-Relay-Secret": RELAY_SECRET };
-    case "chatgpt-token":
-      return { Authorization: `Bearer ${CHATGPT_BEARER_TOKEN}` };
-    case "admin":
-      return { Authorization: `Bearer ${ADMIN_TOKEN}` };
-    case "user-jwt":
-      return { Authorization: `Bearer ${await userJwt(subject)}` };
-    case "admin-or-user-jwt":
-      return { Authorization: `Bearer ${variant % 4 < 2 ? ADMIN_TOKEN : await userJwt(subject)}` };
-    case "optional-user-jwt":
-      return variant % 4 < 2 ? {} : { Authorization: `Bearer ${await userJwt(subject)}` };
-    default:
-      return {};
-  }
-}
-
 async function credentialHeaders(
   spec: RouteSpec,
   choice: Credential,
@@ -617,7 +371,7 @@ async function credentialHeaders(
 ): Promise<Record<string, string>> {
   switch (choice) {
     case "right":
-      return rightCredential(spec.auth, variant, subject);
+      return rightCredential(spec.auth, subject, variant);
     case "none":
       return {};
     case "other": {
@@ -670,10 +424,10 @@ export async function buildRequest(
   name: RouteName,
   spec: RouteSpec,
   fuzz: FuzzCase,
-  id: string,
+  context: RequestContext,
   ip: string,
 ): Promise<BuiltRequest> {
-  const example: Example = EXAMPLES[name](fuzz.variant, id);
+  const example: ValidRequest = VALID_REQUESTS[name].request(context, fuzz.variant);
   let body: FuzzJson | undefined = clone(example.body);
   let raw: BodySpec | undefined = example.text === undefined ? undefined : { text: example.text };
   let method: string = spec.method;
@@ -681,7 +435,7 @@ export async function buildRequest(
   let query: Array<[string, string]> | string = example.query.map(([k, v]): [string, string] => [k, v]);
   let credential: { choice: Credential; pick: number } = { choice: "right", pick: 0 };
   let stale = false;
-  let subject = example.subject ?? id;
+  let subject = example.subject ?? context.user;
   const headerChanges: Array<[string, string | null]> = [];
   const encodings: string[] = [];
 
@@ -771,7 +525,9 @@ export async function buildRequest(
   const headers = new Headers(example.headers);
   const credentials = await credentialHeaders(spec, credential.choice, credential.pick, fuzz.variant, subject);
   for (const [key, value] of Object.entries(credentials)) headers.set(key, value);
-  for (const [key, value] of Object.entries(await signature(spec.auth, credential.choice, text, id, stale)))
+  for (const [key, value] of Object.entries(
+    await signature(spec.auth, credential.choice, text, context.eventId, stale),
+  ))
     headers.set(key, value);
   headers.set("CF-Connecting-IP", ip);
   if (bytes !== undefined && name === "libraryUpload") headers.set("Content-Length", String(bytes.length));
@@ -883,9 +639,9 @@ async function signature(
     return { "Stripe-Signature": header };
   }
   if (choice === "malformed") {
-    return { "webhook-id": `msg_${id}`, "webhook-timestamp": String(timestamp), "webhook-signature": "v1,not-base64" };
+    return { "webhook-id": id, "webhook-timestamp": String(timestamp), "webhook-signature": "v1,not-base64" };
   }
-  const { "Content-Type": _type, ...signed } = paymentHeaders(`msg_${id}`, text, {
+  const { "Content-Type": _type, ...signed } = paymentHeaders(id, text, {
     ...(secret ? { secret } : {}),
     at: new Date(timestamp * 1000),
   });

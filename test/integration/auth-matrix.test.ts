@@ -1,291 +1,39 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { FAR, stored } from "../../src/features/library/test-support";
-import { type AuthPolicy, ROUTES, type RouteName, type RouteSpec } from "../../src/routes";
-import {
-  auditRowsOf,
-  CHATGPT_BEARER_TOKEN,
-  githubScenario,
-  openaiScenario,
-  RELAY_SECRET,
-  relay,
-  uniqueId,
-  uniqueIp,
-} from "../helpers";
+import type { AuthPolicy, RouteSpec } from "../../src/middleware/guard";
+import { ROUTES, type RouteName } from "../../src/routes";
 import {
   ADMIN_TOKEN,
-  grant,
+  CHATGPT_BEARER_TOKEN,
   PAYMENT_WEBHOOK_SECRET,
-  paymentHeaders,
+  RELAY_SECRET,
   STRIPE_WEBHOOK_SECRET,
-  stripeEvent,
-  stripeSignature,
-  unsecuredJwt,
-  userJwt,
-} from "../ledger-helpers";
+} from "../secrets";
+import { paymentHeaders, stripeSignature, unsecuredJwt, userJwt } from "../support/ledger";
+import { auditRowsOf, githubScenario, openaiScenario, relay, uniqueId, uniqueIp } from "../support/relay";
+import {
+  bodyTextOf,
+  newContext,
+  type RequestContext,
+  type RouteExample,
+  targetOf,
+  VALID_REQUESTS,
+} from "../support/valid-requests";
 
 /**
- * The auth matrix (issue 6): every route of `ROUTES` × every credential below, with the outcome its declared
- * auth policy must give. The expectations are a literal table per policy (`EXPECTED`), never computed from
- * the code under test; each route needs a fixture (`FIXTURES`, typed `Record<RouteName, …>`), so a route
- * added to the table without one fails the type check and the completeness test below.
+ * The auth matrix: every route of `ROUTES` × every credential below, with the outcome its declared auth
+ * policy must give. The expectations are a literal table per policy (`EXPECTED`), never computed from the
+ * code under test; each route's valid request comes from test/support/valid-requests.ts.
  *
  * A refused request must answer the policy's status in the exact error shape, reach no upstream (each case
  * gets its own OpenAI and GitHub stand-in scenarios) and change no storage (ledger rows of the case's own
  * user, its R2 key); the audited routes write exactly one audit row, `refused:<code>`, on purpose.
  */
 
-/** Everything one case owns, so that cases running at once never share a user, a key or a scenario. */
-type Case = {
-  user: string;
-  otherUser: string;
-  /** An R2 key nothing else uses. */
-  key: string;
-  /** The webhook event id of this case. */
-  eventId: string;
+/** Everything one case owns: its request context, and stand-in scenarios of its own. */
+type Case = RequestContext & {
   openai: ReturnType<typeof openaiScenario>;
   github: ReturnType<typeof githubScenario>;
-};
-
-type RequestFixture = { path: string; body?: string; headers?: Record<string, string> };
-
-type Fixture = {
-  /** Runs before the request in every case (for example a grant that a revocation needs). */
-  setup?: (c: Case) => Promise<void>;
-  /** A valid, minimal request: with the right credential it succeeds. */
-  request: (c: Case) => RequestFixture;
-  /** What a success must show beyond its 2xx status. */
-  succeeded: (response: Response, c: Case) => Promise<void>;
-  /** How many requests one success sends to each stand-in. */
-  upstream: { openai: number; github: number };
-  /** The audit row every attempt writes, refusals included (target as known before the body is read). */
-  audited: { actor: string; action: string; target: string } | null;
-  /** `user-jwt` routes: the answer to a valid token of a user who holds nothing (the token's sub is the user). */
-  asOtherUser?: (response: Response) => Promise<void>;
-};
-
-const json = (value: unknown) => JSON.stringify(value);
-const JSON_TYPE = { "Content-Type": "application/json" };
-
-async function bodyOf(response: Response): Promise<Record<string, unknown>> {
-  return (await response.json()) as Record<string, unknown>;
-}
-
-// One library item, uploaded once for the two read routes: subscribers of any tier may read it.
-const ITEM_DIR = uniqueId("auth-matrix");
-const ITEM_KEY = `${ITEM_DIR}/item.txt`;
-let itemStored: Promise<void> | undefined;
-async function withItemAndSubscription(c: Case): Promise<void> {
-  itemStored ??= stored(ITEM_KEY, "matrix item", { "X-Library-Tier": "monthly" });
-  await itemStored;
-  expect((await grant({ user_id: c.user, type: "subscription", tier: "monthly", expires_at: FAR })).status).toBe(200);
-}
-
-const chatFixture = (path: string): Fixture => ({
-  request: () => ({ path, body: json({ messages: [{ role: "user", content: "Hi" }] }), headers: JSON_TYPE }),
-  succeeded: async (response) => expect(await bodyOf(response)).toMatchObject({ object: "chat.completion" }),
-  upstream: { openai: 1, github: 0 },
-  audited: null,
-});
-
-const connectorFixture = (path: string, extra: Record<string, unknown>, action: string | null): Fixture => ({
-  request: () => ({ path, body: json({ owner: "octo", repo: "hivemind", ...extra }), headers: JSON_TYPE }),
-  succeeded: async (response) => expect(await bodyOf(response)).toMatchObject({ success: true }),
-  upstream: { openai: 0, github: 1 },
-  audited: action === null ? null : { actor: "chatgpt", action, target: "unknown" },
-});
-
-const checkoutOf = (c: Case) =>
-  stripeEvent(c.eventId, "checkout.session.completed", {
-    id: uniqueId("cs"),
-    object: "checkout.session",
-    mode: "payment",
-    payment_status: "paid",
-    client_reference_id: c.user,
-    customer: uniqueId("cus"),
-    subscription: null,
-    payment_intent: uniqueId("pi"),
-    metadata: { sku: "EBOOK" },
-  });
-
-async function expectPurchase(c: Case, revoked: boolean) {
-  const { results } = await env.DB.prepare(
-    "SELECT sku, revoked_at FROM entitlements WHERE user_id = ? AND kind = 'purchase'",
-  )
-    .bind(c.user)
-    .all<{ sku: string; revoked_at: string | null }>();
-  expect(results.map((row) => ({ sku: row.sku, revoked: row.revoked_at !== null }))).toEqual([
-    { sku: "EBOOK", revoked },
-  ]);
-}
-
-/** One valid request per route. `Record<RouteName, Fixture>`: a new route without a fixture does not compile. */
-const FIXTURES: Record<RouteName, Fixture> = {
-  health: {
-    request: () => ({ path: "/relay/health" }),
-    succeeded: async (response) => expect(await response.json()).toEqual({ status: "ok" }),
-    upstream: { openai: 0, github: 0 },
-    audited: null,
-  },
-  chat: chatFixture("/relay/openai/chat"),
-  chatCompletions: chatFixture("/v1/chat/completions"),
-  dispatch: connectorFixture("/chatgpt/dispatch", {}, "dispatch"),
-  listPulls: connectorFixture("/chatgpt/prs/list", {}, null),
-  comment: connectorFixture("/chatgpt/prs/comment", { pull_number: 5, body: "Looks good" }, "comment"),
-  label: connectorFixture("/chatgpt/prs/label", { pull_number: 5, labels: ["kora"] }, "label"),
-  openapi: {
-    request: () => ({ path: "/openapi.json" }),
-    succeeded: async (response) => expect(await bodyOf(response)).toMatchObject({ openapi: "3.1.0" }),
-    upstream: { openai: 0, github: 0 },
-    audited: null,
-  },
-  trigger: {
-    request: () => ({ path: "/trigger-hive", body: json({ action: "execute" }), headers: JSON_TYPE }),
-    succeeded: async (response) => {
-      expect(await bodyOf(response)).toMatchObject({ success: true, dispatched: true });
-      expect(await auditRowsOf(response)).toMatchObject([{ action: "trigger", outcome: "ok" }]);
-    },
-    upstream: { openai: 0, github: 1 },
-    audited: { actor: "operator", action: "trigger", target: "octo/hive" },
-  },
-  audit: {
-    request: () => ({ path: "/admin/audit?limit=1" }),
-    succeeded: async (response) => expect(await bodyOf(response)).toMatchObject({ success: true, records: [{}] }),
-    upstream: { openai: 0, github: 0 },
-    audited: null,
-  },
-  billingLink: {
-    request: (c) => ({ path: `/billing/link?tier=monthly&user_id=${c.user}` }),
-    succeeded: async (response, c) =>
-      expect(await bodyOf(response)).toMatchObject({
-        success: true,
-        payment_link: `https://pay.test/monthly?client_reference_id=${c.user}`,
-      }),
-    upstream: { openai: 0, github: 0 },
-    audited: null,
-  },
-  storeLink: {
-    request: (c) => ({ path: `/store/link?sku=EBOOK&user_id=${c.user}` }),
-    succeeded: async (response, c) =>
-      expect(await bodyOf(response)).toMatchObject({
-        success: true,
-        payment_link: `https://pay.test/ebook?client_reference_id=${c.user}`,
-      }),
-    upstream: { openai: 0, github: 0 },
-    audited: null,
-  },
-  check: {
-    setup: async (c) => {
-      expect((await grant({ user_id: c.user, type: "purchase", sku: "EBOOK" })).status).toBe(200);
-    },
-    request: (c) => ({ path: `/entitlements/check?user_id=${c.user}` }),
-    succeeded: async (response, c) =>
-      expect(await bodyOf(response)).toMatchObject({ success: true, user_id: c.user, has_access: true }),
-    upstream: { openai: 0, github: 0 },
-    audited: null,
-  },
-  grant: {
-    request: (c) => ({
-      path: "/entitlements/grant",
-      body: json({ user_id: c.user, type: "purchase", sku: "EBOOK" }),
-      headers: JSON_TYPE,
-    }),
-    succeeded: async (response, c) => {
-      expect(await bodyOf(response)).toMatchObject({ success: true, user_id: c.user });
-      await expectPurchase(c, false);
-    },
-    upstream: { openai: 0, github: 0 },
-    audited: null,
-  },
-  revoke: {
-    // Something to revoke in every case, so that a refusal would have had something to change.
-    setup: async (c) => {
-      expect((await grant({ user_id: c.user, type: "purchase", sku: "EBOOK" })).status).toBe(200);
-    },
-    request: (c) => ({
-      path: "/entitlements/revoke",
-      body: json({ user_id: c.user, type: "purchase", sku: "EBOOK", reason: "refund" }),
-      headers: JSON_TYPE,
-    }),
-    succeeded: async (response, c) => {
-      expect(await bodyOf(response)).toMatchObject({ success: true, user_id: c.user });
-      await expectPurchase(c, true);
-    },
-    upstream: { openai: 0, github: 0 },
-    audited: null,
-  },
-  history: {
-    setup: async (c) => {
-      expect((await grant({ user_id: c.user, type: "purchase", sku: "EBOOK" })).status).toBe(200);
-    },
-    request: (c) => ({ path: `/entitlements/history?user_id=${c.user}` }),
-    succeeded: async (response, c) =>
-      expect(await bodyOf(response)).toMatchObject({ success: true, user_id: c.user, events: [{ type: "grant" }] }),
-    upstream: { openai: 0, github: 0 },
-    audited: null,
-  },
-  stripeWebhook: {
-    request: (c) => ({
-      path: "/webhooks/stripe",
-      body: json(checkoutOf(c)),
-      headers: { "Content-Type": "application/json; charset=utf-8" },
-    }),
-    succeeded: async (response, c) => {
-      expect(await response.json()).toEqual({ success: true, event_id: c.eventId, outcome: "applied" });
-      await expectPurchase(c, false);
-    },
-    upstream: { openai: 0, github: 0 },
-    audited: null,
-  },
-  paymentWebhook: {
-    request: (c) => ({
-      path: "/webhooks/payment",
-      body: json({ type: "purchase.completed", user_id: c.user, sku: "EBOOK" }),
-      headers: JSON_TYPE,
-    }),
-    succeeded: async (response, c) => {
-      expect(await response.json()).toEqual({ success: true, event_id: c.eventId, outcome: "applied" });
-      await expectPurchase(c, false);
-    },
-    upstream: { openai: 0, github: 0 },
-    audited: null,
-  },
-  libraryList: {
-    setup: withItemAndSubscription,
-    request: () => ({ path: `/library?prefix=${ITEM_DIR}/` }),
-    succeeded: async (response) =>
-      expect(await bodyOf(response)).toMatchObject({ success: true, items: [{ key: ITEM_KEY }] }),
-    upstream: { openai: 0, github: 0 },
-    audited: null,
-    asOtherUser: async (response) => {
-      expect(response.status).toBe(200);
-      expect(await response.json()).toEqual({ success: true, items: [], next_cursor: null });
-    },
-  },
-  libraryItem: {
-    setup: withItemAndSubscription,
-    request: () => ({ path: `/library/${ITEM_KEY}` }),
-    succeeded: async (response) => expect(await response.text()).toBe("matrix item"),
-    upstream: { openai: 0, github: 0 },
-    audited: null,
-    asOtherUser: async (response) => {
-      expect(response.status).toBe(402);
-      expect(await bodyOf(response)).toMatchObject({ success: false, error: { code: "payment_required" } });
-    },
-  },
-  libraryUpload: {
-    request: (c) => ({
-      path: `/admin/library/${c.key}`,
-      body: "uploaded by the matrix",
-      headers: { "Content-Type": "text/plain", "Content-Length": "22", "X-Library-Tier": "monthly" },
-    }),
-    succeeded: async (response, c) => {
-      expect(await bodyOf(response)).toMatchObject({ success: true, item: { key: c.key } });
-      expect(await (await env.LIBRARY.get(c.key))?.text()).toBe("uploaded by the matrix");
-    },
-    upstream: { openai: 0, github: 0 },
-    audited: { actor: "admin", action: "library_put", target: "library" },
-  },
 };
 
 /** The credentials every route is tried with; `body` is the request body, which signatures cover. */
@@ -356,7 +104,7 @@ const E400: Refusal = { status: 400, code: "invalid_signature" };
 const E403: Refusal = { status: 403, code: "user_mismatch" };
 
 /**
- * What each policy answers each credential (DESIGN.md, "Conventions" and the endpoints): token and JWT
+ * What each policy answers each credential (docs/api.md, "Conventions" and the endpoints): token and JWT
  * policies 401; signature policies 400 `invalid_signature`; a JWT naming another user than the one asked
  * about 403; headers a policy does not read are no credential to it (a public route still answers).
  */
@@ -538,14 +286,7 @@ async function storageOf(c: Case) {
 }
 
 function newCase(): Case {
-  return {
-    user: uniqueId("am-user"),
-    otherUser: uniqueId("am-other"),
-    key: `${uniqueId("auth-matrix-upload")}/file.txt`,
-    eventId: uniqueId("evt"),
-    openai: openaiScenario("ok"),
-    github: githubScenario("ok"),
-  };
+  return { ...newContext(), openai: openaiScenario("ok"), github: githubScenario("ok") };
 }
 
 /** The request path must be one the route's declaration matches (a wildcard route: any path under it). */
@@ -554,20 +295,21 @@ function matchesSpec(spec: RouteSpec, path: string): boolean {
   return spec.path.endsWith("/*") ? pathname.startsWith(spec.path.slice(0, -1)) : pathname === spec.path;
 }
 
-async function attempt(spec: RouteSpec, fixture: Fixture, credential: Credential) {
+async function attempt(spec: RouteSpec, example: RouteExample, credential: Credential) {
   const c = newCase();
-  await fixture.setup?.(c);
+  await example.setup?.(c);
   const before = await storageOf(c);
-  const request = fixture.request(c);
+  const request = example.request(c, 0);
   expect(matchesSpec(spec, request.path)).toBe(true);
+  const body = bodyTextOf(request);
   const headers = {
     "CF-Connecting-IP": uniqueIp(),
     ...request.headers,
-    ...(await CREDENTIALS[credential].headers(c, request.body ?? "")),
+    ...(await CREDENTIALS[credential].headers(c, body ?? "")),
   };
   const response = await relay(
-    request.path,
-    { method: spec.method, headers, body: request.body },
+    targetOf(request),
+    { method: spec.method, headers, body },
     { OPENAI_BASE_URL: c.openai.baseUrl, GITHUB_API_URL: c.github.apiUrl },
   );
   return { c, before, response };
@@ -583,9 +325,8 @@ const routeNames = Object.keys(ROUTES) as RouteName[];
 const credentialNames = Object.keys(CREDENTIALS) as Credential[];
 
 describe("auth matrix: coverage", () => {
-  it("has a fixture for every route of ROUTES and none for a route that is not there", () => {
-    expect(Object.keys(FIXTURES).sort()).toEqual([...routeNames].sort());
-    for (const name of routeNames) expect(FIXTURES[name], name).toBeDefined();
+  it("has a valid request for every route of ROUTES and none for a route that is not there", () => {
+    expect(Object.keys(VALID_REQUESTS).sort()).toEqual([...routeNames].sort());
   });
 
   it("has an expectation for every policy in use and every credential, and a right credential per route", () => {
@@ -593,7 +334,7 @@ describe("auth matrix: coverage", () => {
       const row = EXPECTED[ROUTES[name].auth];
       expect(Object.keys(row).sort(), name).toEqual([...credentialNames].sort());
       expect(Object.values(row), `${name} has no credential that succeeds`).toContain(OK);
-      if (Object.values(row).includes("other-user")) expect(FIXTURES[name].asOtherUser, name).toBeDefined();
+      if (Object.values(row).includes("other-user")) expect(VALID_REQUESTS[name].asOtherUser, name).toBeDefined();
     }
   });
 });
@@ -604,29 +345,29 @@ for (const name of routeNames) {
     for (const credential of credentialNames) {
       const expectation = EXPECTED[spec.auth][credential];
       it(`${CREDENTIALS[credential].label} → ${describeExpectation(expectation)}`, async () => {
-        const fixture = FIXTURES[name];
-        const { c, before, response } = await attempt(spec, fixture, credential);
+        const example = VALID_REQUESTS[name];
+        const { c, before, response } = await attempt(spec, example, credential);
 
         if (expectation === "ok") {
           expect(response.status, await response.clone().text()).toBeGreaterThanOrEqual(200);
           expect(response.status).toBeLessThan(300);
-          await fixture.succeeded(response, c);
-          expect(await c.openai.received()).toHaveLength(fixture.upstream.openai);
-          expect(await c.github.received()).toHaveLength(fixture.upstream.github);
-          if (fixture.audited) expect(await auditRowsOf(response)).toMatchObject([{ outcome: "ok" }]);
+          await example.succeeded(response, c);
+          expect(await c.openai.received()).toHaveLength(example.upstream.openai);
+          expect(await c.github.received()).toHaveLength(example.upstream.github);
+          if (example.audited) expect(await auditRowsOf(response)).toMatchObject([{ outcome: "ok" }]);
           return;
         }
 
         if (expectation === "other-user") {
-          await fixture.asOtherUser?.(response);
+          await example.asOtherUser?.(response);
         } else {
           expect(response.status).toBe(expectation.status);
           // Exactly the error shape: no other key, a code, a human sentence.
-          const body = await bodyOf(response);
+          const body = await response.json();
           expect(body).toEqual({ success: false, error: { code: expectation.code, message: expect.any(String) } });
           if (expectation.status === 401) expect(response.headers.get("WWW-Authenticate")).toBe('Bearer realm="relay"');
-          const audit = fixture.audited
-            ? [{ ...fixture.audited, outcome: `refused:${expectation.code}`, dry_run: 0 }]
+          const audit = example.audited
+            ? [{ ...example.audited, outcome: `refused:${expectation.code}`, dry_run: 0 }]
             : [];
           expect(await auditRowsOf(response)).toEqual(audit);
         }

@@ -5,32 +5,28 @@ import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import { ROUTES, type RouteName } from "../../src/routes";
 import {
-  auditRowsOf,
+  ADMIN_TOKEN,
   CHATGPT_BEARER_TOKEN,
+  GITHUB_TOKEN,
+  PAYMENT_WEBHOOK_SECRET,
+  RELAY_SECRET,
+  STRIPE_WEBHOOK_SECRET,
+} from "../secrets";
+import { auditOf, paymentHeaders, rowsOf, stripeEvent, stripeSignature } from "../support/ledger";
+import {
+  auditRowsOf,
   captureLogs,
   errorBody,
-  GITHUB_TOKEN,
   githubScenario,
   jsonHeaders,
   openaiScenario,
-  RELAY_SECRET,
   relay,
   uniqueId,
   uniqueIp,
-} from "../helpers";
-import {
-  ADMIN_TOKEN,
-  auditOf,
-  PAYMENT_WEBHOOK_SECRET,
-  paymentHeaders,
-  rowsOf,
-  STRIPE_WEBHOOK_SECRET,
-  stripeEvent,
-  stripeSignature,
-} from "../ledger-helpers";
+} from "../support/relay";
 
 /**
- * Fault injection (issue 6) through the stand-ins and a failing D1: an upstream that breaks off mid-stream,
+ * Fault injection through the stand-ins and a failing D1: an upstream that breaks off mid-stream,
  * answers too slowly, fails, times out or rate limits the relay; a database that fails during a webhook.
  * Every path and policy comes from `ROUTES`.
  */
@@ -217,7 +213,7 @@ const GITHUB_WRITES = {
 type GitHubWriteRoute = keyof typeof GITHUB_WRITES;
 const githubWriteRoutes = Object.keys(GITHUB_WRITES) as GitHubWriteRoute[];
 
-/** GitHub's faults and what the relay must make of them (DESIGN.md, "One GitHub client"). */
+/** GitHub's faults and what the relay must make of them (docs/api.md, "Kora connector"). */
 const GITHUB_FAULTS: Array<{ behaviour: string; status: number; code: string; retryAfter: [number, number] | null }> = [
   { behaviour: "status-500", status: 502, code: "upstream_unreachable", retryAfter: null },
   { behaviour: "status-502", status: 502, code: "upstream_unreachable", retryAfter: null },

@@ -1,27 +1,28 @@
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ROUTES, type RouteName, type RouteSpec } from "../../src/routes";
+import type { RouteSpec } from "../../src/middleware/guard";
+import { ROUTES, type RouteName } from "../../src/routes";
 import { answerProblems, snapshot } from "../fuzz/oracle";
-import { buildRequest, EXAMPLES, FIXTURES, type FuzzCase, fuzzCase } from "../fuzz/requests";
-import { githubScenario, openaiScenario, relay, uniqueId } from "../helpers";
-import { ADMIN_TOKEN, grant, postStripe, stripeEvent } from "../ledger-helpers";
+import { buildRequest, FUZZ_ORIGIN, type FuzzCase, fuzzCase } from "../fuzz/requests";
+import { githubScenario, openaiScenario, relay, uniqueId } from "../support/relay";
+import { newContext, type RequestContext, VALID_REQUESTS } from "../support/valid-requests";
 
 /**
- * Property-based fuzzing of every route of ROUTES (issue 6). For each route, cases are generated from the
- * route's valid request (test/fuzz/requests.ts): unchanged, with one to three fields, parameters or headers
+ * Property-based fuzzing of every route of ROUTES. For each route, cases are generated from the route's valid
+ * request (test/support/valid-requests.ts, mutated by test/fuzz/requests.ts): unchanged, with one to three fields, parameters or headers
  * replaced by random values (the credential stays right, so the input reaches validation), or with many
  * things changed (method, path, credential, whole body: wrong types, deep nesting, huge strings, invalid
  * UTF-8). Every answer must hold the properties of test/fuzz/oracle.ts.
  *
  * Reproducible: FUZZ_SEED (default below, shown in the suite's name) seeds every route's run, FUZZ_RUNS sets
- * the cases per route (README, "Development"). A failure reports the shrunk counterexample and the FUZZ_SEED
+ * the cases per route (docs/development.md). A failure reports the shrunk counterexample and the FUZZ_SEED
  * and FUZZ_RUNS that replay it. A case that gets no answer within CASE_TIMEOUT_MS fails too.
  */
 
 const fuzzEnv = env as unknown as { FUZZ_SEED?: string; FUZZ_RUNS?: string };
 const DEFAULT_SEED = 20_261_125;
-const DEFAULT_RUNS = 200;
+const DEFAULT_RUNS = 100;
 
 function integerOr(value: string | undefined, fallback: number): number {
   const parsed = Number.parseInt(value ?? "", 10);
@@ -67,15 +68,16 @@ async function runCase(
   fuzz: FuzzCase,
   { vars = NO_LIMITS, extraSecrets = [], ip = ipOf(name) }: RunOptions = {},
 ): Promise<Outcome> {
-  const id = uniqueId("fz");
   const openai = openaiScenario("ok");
   const github = githubScenario("ok");
-  const built = await buildRequest(name, spec, fuzz, id, ip);
+  // The route's context (its setup ran once), with a webhook event id of the case's own.
+  const context = { ...contextOf(name), eventId: uniqueId("evt") };
+  const built = await buildRequest(name, spec, fuzz, context, ip);
   const before = await snapshot(name === "libraryUpload");
   const answer = relay(built.target, built.init, {
     OPENAI_BASE_URL: openai.baseUrl,
     GITHUB_API_URL: github.apiUrl,
-    ORIGIN_ALLOWLIST: FIXTURES.origin,
+    ORIGIN_ALLOWLIST: FUZZ_ORIGIN,
     ...vars,
   }).then(async (response) => ({ response, body: await response.text() }));
   // A request that never gets an answer is a failure too (and must not stall the whole run).
@@ -133,50 +135,28 @@ async function fuzzRoute(name: RouteName, spec: RouteSpec, runs: number): Promis
   return statuses;
 }
 
-async function admin(path: string, init: RequestInit): Promise<void> {
-  const response = await relay(path, init);
-  expect(response.status, `${init.method} ${path}`).toBe(200);
+const contexts = new Map<RouteName, RequestContext>();
+
+/** The context of a route's cases: created, and its valid request's state set up, before the cases run. */
+function contextOf(name: RouteName): RequestContext {
+  const context = contexts.get(name);
+  if (!context) throw new Error(`no context for ${name}: createContexts() has not run`);
+  return context;
 }
 
-/** What the valid requests refer to: entitled users, revocable entitlements, Stripe references, items. */
-async function createFixtures(): Promise<void> {
-  const far = "2099-01-01T00:00:00Z";
-  const grants = [
-    { user_id: FIXTURES.subscriber, type: "subscription", tier: "monthly", expires_at: far },
-    { user_id: FIXTURES.buyer, type: "purchase", sku: "EBOOK" },
-    ...Array.from({ length: FIXTURES.revocableCount }, (_, i) => [
-      { user_id: FIXTURES.revocable(i), type: "subscription", tier: "monthly", expires_at: far },
-      { user_id: FIXTURES.revocable(i), type: "purchase", sku: "EBOOK" },
-    ]).flat(),
-  ];
-  for (const body of grants) expect((await grant(body)).status).toBe(200);
-  const checkout = stripeEvent("evt_fz_fixture", "checkout.session.completed", {
-    payment_status: "paid",
-    client_reference_id: FIXTURES.stripeUser,
-    metadata: { tier: "monthly" },
-    customer: FIXTURES.stripeCustomer,
-    subscription: FIXTURES.stripeSubscription,
-    payment_intent: FIXTURES.stripePaymentIntent,
-  });
-  expect((await postStripe(checkout)).status).toBe(200);
-  const items: Array<[string, Record<string, string>]> = [
-    [FIXTURES.bookKey, { "X-Library-Sku": "EBOOK" }],
-    [FIXTURES.membersKey, { "X-Library-Tier": "monthly" }],
-  ];
-  for (const [key, headers] of items) {
-    await admin(`/admin/library/${key.split("/").map(encodeURIComponent).join("/")}`, {
-      method: "PUT",
-      headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, "Content-Type": "text/plain", ...headers },
-      body: "0123456789abcdef",
-    });
+async function createContexts(): Promise<void> {
+  for (const [name] of routes) {
+    const context = newContext();
+    await VALID_REQUESTS[name].setup?.(context);
+    contexts.set(name, context);
   }
 }
 
 describe(`fuzz every route of ROUTES (FUZZ_SEED=${SEED}, FUZZ_RUNS=${RUNS} per route)`, () => {
-  beforeAll(createFixtures, 60_000);
+  beforeAll(createContexts, 60_000);
 
   it("has a valid request for every route, and each one is accepted", async () => {
-    expect(Object.keys(EXAMPLES).sort()).toEqual(Object.keys(ROUTES).sort());
+    expect(Object.keys(VALID_REQUESTS).sort()).toEqual(Object.keys(ROUTES).sort());
     for (const [name, spec] of routes) {
       for (const variant of [0, 1, 2, 3, 4, 5]) {
         const outcome = await runCase(name, spec, { mode: "valid", variant, mutations: [] });

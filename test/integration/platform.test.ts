@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { errorBody, jsonHeaders, ORIGIN, relay, uniqueIp } from "../helpers";
+import { errorBody, jsonHeaders, ORIGIN, relay, uniqueIp } from "../support/relay";
 
 describe("GET /relay/health", () => {
   it("answers 200 with no secret configured and is never rate limited", async () => {

@@ -114,8 +114,9 @@ async function behave(behaviour: string, record: RecordedRequest, req: IncomingM
 /** Writes `filler` until 9 MiB have gone out (the client may stop reading first), then `end`. */
 async function flood(res: ServerResponse, contentType: string, filler: string, end = "") {
   res.writeHead(200, { "Content-Type": contentType });
+  const closed = new Promise((resolve) => res.once("close", resolve));
   for (let sent = 0; sent < 9 * 1024 * 1024 && !res.destroyed; sent += filler.length) {
-    if (!res.write(filler)) await new Promise((resolve) => res.once("drain", resolve).once("close", resolve));
+    if (!res.write(filler)) await Promise.race([new Promise((resolve) => res.once("drain", resolve)), closed]);
   }
   if (!res.destroyed) res.end(end);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { errorBody, relay, uniqueIp } from "../../../test/helpers";
-import { userJwt } from "../../../test/ledger-helpers";
+import { userJwt } from "../../../test/support/ledger";
+import { errorBody, relay, uniqueIp } from "../../../test/support/relay";
 import { paymentLink, skuVariable } from "./links";
 
 function get(path: string, headers: Record<string, string> = {}, vars?: Record<string, string | undefined>) {

@@ -1,6 +1,6 @@
 import { NotConfigured } from "../../errors";
 
-/** The variable holding a SKU's payment link: `my-course` → `CHASE_LINK_SKU_MY_COURSE` (DESIGN.md). */
+/** The variable holding a SKU's payment link: `my-course` → `CHASE_LINK_SKU_MY_COURSE` (docs/api.md, "Configuration"). */
 export function skuVariable(sku: string): string {
   return `CHASE_LINK_SKU_${sku.toUpperCase().replaceAll("-", "_")}`;
 }
@@ -12,7 +12,8 @@ export function tierVariable(tier: string): string {
 
 /** A payment link from `env`, or undefined when the variable is unset or blank. */
 export function readLink(env: Env, variable: string): string | undefined {
-  const value = (env as unknown as Record<string, unknown>)[variable];
+  // SKU links are named at run time (CHASE_LINK_SKU_<SKU>), so they are not in the generated Env type.
+  const value: unknown = Reflect.get(env, variable);
   return typeof value === "string" && value.trim() !== "" ? value.trim() : undefined;
 }
 

@@ -1,13 +1,18 @@
 import { type Context, Hono } from "hono";
 import type { AppEnv } from "../../env";
 import { Forbidden, NotConfigured, NotFound } from "../../errors";
-import { validate } from "../../middleware/json-body";
-import { userFrom } from "../../middleware/user-auth";
-import { mount, ROUTES } from "../../routes";
+import { validate } from "../../lib/request";
+import { mount, type RouteSpec } from "../../middleware/guard";
+import { userFrom } from "../ledger/user";
 import { paymentLink, readLink, skuVariable, tierVariable } from "./links";
 import { billingQuery, storeQuery } from "./schema";
 
 /** Payment links for subscriptions and the store: public, rate limited per IP. */
+export const billingRoutes = {
+  billingLink: { method: "GET", path: "/billing/link", auth: "optional-user-jwt", rateLimit: "public", body: null },
+  storeLink: { method: "GET", path: "/store/link", auth: "optional-user-jwt", rateLimit: "public", body: null },
+} as const satisfies Record<string, RouteSpec>;
+
 export const billing = new Hono<AppEnv>();
 
 /**
@@ -22,7 +27,7 @@ async function buyer(c: Context<AppEnv>, queried: string | undefined): Promise<s
   return verified?.id ?? queried;
 }
 
-mount(billing, ROUTES.billingLink, async (c) => {
+mount(billing, billingRoutes.billingLink, async (c) => {
   const query = validate(billingQuery, c.req.query());
   const variable = tierVariable(query.tier);
   const link = readLink(c.env, variable);
@@ -35,7 +40,7 @@ mount(billing, ROUTES.billingLink, async (c) => {
   });
 });
 
-mount(billing, ROUTES.storeLink, async (c) => {
+mount(billing, billingRoutes.storeLink, async (c) => {
   const query = validate(storeQuery, c.req.query());
   const variable = skuVariable(query.sku);
   const link = readLink(c.env, variable);

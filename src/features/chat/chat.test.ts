@@ -1,15 +1,14 @@
 import { describe, expect, it } from "vitest";
+import { OPENAI_API_KEY, RELAY_SECRET } from "../../../test/secrets";
 import {
   captureLogs,
   errorBody,
   jsonHeaders,
-  OPENAI_API_KEY,
   openaiScenario,
-  RELAY_SECRET,
   relay,
   uniqueId,
   uniqueIp,
-} from "../../../test/helpers";
+} from "../../../test/support/relay";
 
 const hello = { messages: [{ role: "user", content: "Hello" }] };
 

@@ -1,20 +1,31 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../../env";
 import { readConfig } from "../../lib/config";
+import { readJson } from "../../lib/request";
 import { type StreamEnd, watchStream } from "../../lib/watch-stream";
-import { readJson } from "../../middleware/json-body";
-import { mount, ROUTES } from "../../routes";
+import { mount, type RouteSpec } from "../../middleware/guard";
 import { MAX_UPSTREAM_BODY_BYTES, postChatCompletion } from "../../upstream/openai";
 import { prepareChatRequest } from "./prepare";
 import { chatConfig, chatRequest } from "./schema";
 
 /** The LLM relay: the original's path and the OpenAI SDK's path answer the same way. */
+export const chatRoutes = {
+  chat: { method: "POST", path: "/relay/openai/chat", auth: "relay-secret", rateLimit: "chat", body: "json" },
+  chatCompletions: {
+    method: "POST",
+    path: "/v1/chat/completions",
+    auth: "relay-secret",
+    rateLimit: "chat",
+    body: "json",
+  },
+} as const satisfies Record<string, RouteSpec>;
+
 export const chat = new Hono<AppEnv>();
 
-for (const spec of [ROUTES.chat, ROUTES.chatCompletions]) {
+for (const spec of Object.values(chatRoutes)) {
   mount(chat, spec, async (c) => {
     const config = readConfig(c.env, chatConfig);
-    const request = prepareChatRequest(await readJson(c, chatRequest), config);
+    const request = prepareChatRequest(await readJson(c.req.raw, chatRequest), config);
     const log = c.get("log");
     log.set({ model: request.model, stream: request.stream === true });
     const reportEnd = (end: StreamEnd) => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { auditRowsOf, errorBody } from "../../../test/helpers";
-import { postConnector } from "./test-support";
+import { postConnector } from "../../../test/support/connector";
+import { auditRowsOf, errorBody } from "../../../test/support/relay";
 
 /** One valid body per route, and its audit action (the list is read-only and not audited). */
 const routes = [
@@ -63,7 +63,7 @@ describe.each(routes)("POST $path", ({ path, body, action }) => {
     expect(await broken.received()).toEqual([]);
   });
 
-  // DESIGN.md, "One GitHub client": rate limits → 429 with Retry-After; 5xx/unreachable → 502; other → 502.
+  // docs/api.md, "Kora connector": rate limits → 429 with Retry-After; 5xx/unreachable → 502; other → 502.
   it.each([
     ["status-404", 502, "upstream_error", "GitHub answered 404: Not Found", null],
     ["status-422", 502, "upstream_error", "GitHub answered 422: Validation Failed", null],

@@ -1,6 +1,6 @@
 import type { RouteConfig } from "@asteasolutions/zod-to-openapi";
 import type * as z from "zod";
-import { ROUTES } from "../../routes";
+import type { RouteSpec } from "../../middleware/guard";
 import {
   commentRequest,
   commentResponse,
@@ -12,6 +12,23 @@ import {
   listRequest,
   listResponse,
 } from "./schema";
+
+const connectorRoute = (path: string): RouteSpec => ({
+  method: "POST",
+  path,
+  auth: "chatgpt-token",
+  rateLimit: "connector",
+  body: "json",
+});
+
+/** Kora's routes: the four ChatGPT Actions and the document that describes them. */
+export const connectorRoutes = {
+  dispatch: connectorRoute("/chatgpt/dispatch"),
+  listPulls: connectorRoute("/chatgpt/prs/list"),
+  comment: connectorRoute("/chatgpt/prs/comment"),
+  label: connectorRoute("/chatgpt/prs/label"),
+  openapi: { method: "GET", path: "/openapi.json", auth: "none", rateLimit: null, body: null },
+} as const satisfies Record<string, RouteSpec>;
 
 /** The name of the bearer security scheme in /openapi.json. */
 export const SECURITY_SCHEME = "bearerAuth";
@@ -35,7 +52,7 @@ const errors = (extra: Record<number, string>) => {
   );
 };
 
-function connectorRoute<Req extends z.ZodType, Res extends z.ZodType>(options: {
+function operation<Req extends z.ZodType, Res extends z.ZodType>(options: {
   path: string;
   operationId: string;
   summary: string;
@@ -62,12 +79,12 @@ function connectorRoute<Req extends z.ZodType, Res extends z.ZodType>(options: {
 }
 
 /**
- * The four connector routes: the handlers in routes.ts validate with these request schemas and
+ * The four connector operations: the handlers in routes.ts validate with these request schemas and
  * /openapi.json is generated from the same objects, so the contract cannot drift.
  */
-export const connectorRoutes = {
-  dispatch: connectorRoute({
-    path: ROUTES.dispatch.path,
+export const operations = {
+  dispatch: operation({
+    path: connectorRoutes.dispatch.path,
     operationId: "dispatchTask",
     summary: "Start a Hivemind task",
     description:
@@ -76,8 +93,8 @@ export const connectorRoutes = {
     request: dispatchRequest,
     response: dispatchResponse,
   }),
-  list: connectorRoute({
-    path: ROUTES.listPulls.path,
+  list: operation({
+    path: connectorRoutes.listPulls.path,
     operationId: "listPullRequests",
     summary: "List pull requests",
     description:
@@ -86,8 +103,8 @@ export const connectorRoutes = {
     request: listRequest,
     response: listResponse,
   }),
-  comment: connectorRoute({
-    path: ROUTES.comment.path,
+  comment: operation({
+    path: connectorRoutes.comment.path,
     operationId: "commentOnPullRequest",
     summary: "Comment on a pull request",
     description: "Adds a comment to a pull request of an allowed repository. It never edits or deletes comments.",
@@ -95,8 +112,8 @@ export const connectorRoutes = {
     request: commentRequest,
     response: commentResponse,
   }),
-  label: connectorRoute({
-    path: ROUTES.label.path,
+  label: operation({
+    path: connectorRoutes.label.path,
     operationId: "labelPullRequest",
     summary: "Add labels to a pull request",
     description:

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { auditRowsOf, captureLogs, errorBody, GITHUB_TOKEN, uniqueIp } from "../../../test/helpers";
-import { postConnector } from "./test-support";
+import { GITHUB_TOKEN } from "../../../test/secrets";
+import { postConnector } from "../../../test/support/connector";
+import { auditRowsOf, captureLogs, errorBody, uniqueIp } from "../../../test/support/relay";
 
 const PATH = "/chatgpt/dispatch";
 const valid = { owner: "octo", repo: "hivemind", client_payload: { task: "write docs", priority: 2 } };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { relay } from "../../../test/helpers";
+import { relay } from "../../../test/support/relay";
 
 type Operation = {
   operationId?: string;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { auditRowsOf, errorBody } from "../../../test/helpers";
-import { postConnector } from "./test-support";
+import { postConnector } from "../../../test/support/connector";
+import { auditRowsOf, errorBody } from "../../../test/support/relay";
 
 const repo = { owner: "octo", repo: "hivemind" };
 

@@ -3,8 +3,8 @@ import { Hono } from "hono";
 import { type AuditedEnv, auditAttempt } from "../../audit/attempt";
 import { Forbidden, InvalidRequest } from "../../errors";
 import { readConfig } from "../../lib/config";
-import { readJson } from "../../middleware/json-body";
-import { mount, ROUTES } from "../../routes";
+import { readJson } from "../../lib/request";
+import { mount } from "../../middleware/guard";
 import {
   addLabels,
   createIssueComment,
@@ -14,8 +14,10 @@ import {
   type Repository,
 } from "../../upstream/github";
 import { repositoryAllowed } from "./allowlist";
-import { connectorRoutes, SECURITY_SCHEME } from "./contract";
+import { connectorRoutes, operations, SECURITY_SCHEME } from "./contract";
 import { commentRequest, connectorConfig, dispatchRequest, labelRequest, listRequest } from "./schema";
+
+export { connectorRoutes };
 
 /** Kora: the ChatGPT Actions connector (four routes) and its generated /openapi.json. */
 export const connector = new Hono<AuditedEnv>();
@@ -38,7 +40,7 @@ function allowed(config: { ALLOWED_REPOS: string[] }, { owner, repo }: Repositor
 // zod-to-openapi is used directly rather than through @hono/zod-openapi, whose `import { z } from "zod"`
 // would pull every zod locale into the bundle (+100 KiB gzipped, BENCHMARKS.md).
 const registry = new OpenAPIRegistry();
-for (const route of Object.values(connectorRoutes)) registry.registerPath(route);
+for (const route of Object.values(operations)) registry.registerPath(route);
 registry.registerComponent("securitySchemes", SECURITY_SCHEME, {
   type: "http",
   scheme: "bearer",
@@ -47,10 +49,10 @@ registry.registerComponent("securitySchemes", SECURITY_SCHEME, {
 
 mount(
   connector,
-  ROUTES.dispatch,
+  connectorRoutes.dispatch,
   async (c) => {
     const config = configOf(c.env);
-    const body = await readJson(c, dispatchRequest);
+    const body = await readJson(c.req.raw, dispatchRequest);
     const audit = c.get("audit");
     audit.target = `${body.owner}/${body.repo}`;
     const repository = allowed(config.connector, body);
@@ -74,9 +76,9 @@ mount(
   [audited("dispatch")],
 );
 
-mount(connector, ROUTES.listPulls, async (c) => {
+mount(connector, connectorRoutes.listPulls, async (c) => {
   const config = configOf(c.env);
-  const body = await readJson(c, listRequest);
+  const body = await readJson(c.req.raw, listRequest);
   const repository = allowed(config.connector, body);
   const { pulls, hasMore } = await listPullRequests(config.github, repository, body);
   return c.json({ success: true, pull_requests: pulls, page: body.page, has_more: hasMore });
@@ -84,10 +86,10 @@ mount(connector, ROUTES.listPulls, async (c) => {
 
 mount(
   connector,
-  ROUTES.comment,
+  connectorRoutes.comment,
   async (c) => {
     const config = configOf(c.env);
-    const body = await readJson(c, commentRequest);
+    const body = await readJson(c.req.raw, commentRequest);
     c.get("audit").target = `${body.owner}/${body.repo}#${body.pull_number}`;
     const repository = allowed(config.connector, body);
     const comment = await createIssueComment(config.github, repository, body.pull_number, body.body);
@@ -98,10 +100,10 @@ mount(
 
 mount(
   connector,
-  ROUTES.label,
+  connectorRoutes.label,
   async (c) => {
     const config = configOf(c.env);
-    const body = await readJson(c, labelRequest);
+    const body = await readJson(c.req.raw, labelRequest);
     c.get("audit").target = `${body.owner}/${body.repo}#${body.pull_number}`;
     const repository = allowed(config.connector, body);
     const labels = await addLabels(config.github, repository, body.pull_number, body.labels);
@@ -110,7 +112,7 @@ mount(
   [audited("label")],
 );
 
-mount(connector, ROUTES.openapi, (c) =>
+mount(connector, connectorRoutes.openapi, (c) =>
   c.json(
     new OpenApiGeneratorV31(registry.definitions).generateDocument({
       openapi: "3.1.0",

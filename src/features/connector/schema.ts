@@ -3,7 +3,7 @@ import { list } from "../../lib/config";
 
 const REPO_ENTRY = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/(?:\*|(?!\.\.?$)[A-Za-z0-9._-]{1,100})$/;
 
-/** The connector's variables (DESIGN.md, "Configuration"); GitHub's own live in upstream/github.ts. */
+/** The connector's variables (docs/api.md, "Configuration"); GitHub's own live in upstream/github.ts. */
 export const connectorConfig = z.object({
   // Required: without it the connector would have no limit on which repositories ChatGPT may touch.
   ALLOWED_REPOS: list().pipe(z.array(z.string().regex(REPO_ENTRY)).min(1)),
@@ -126,7 +126,7 @@ export const commentResponse = z.object({
 /** Answer of `POST /chatgpt/prs/label`: every label the pull request now has. */
 export const labelResponse = z.object({ success: z.literal(true), labels: z.array(z.string()) });
 
-/** The one error shape (DESIGN.md, "Conventions"). */
+/** The one error shape (docs/api.md, "Conventions"). */
 export const errorResponse = z.object({
   success: z.literal(false),
   error: z.object({ code: z.string(), message: z.string() }),

@@ -1,15 +1,7 @@
 import { describe, expect, inject, it } from "vitest";
-import { atClock, CHATGPT_BEARER_TOKEN, errorBody, relay, uniqueId, uniqueIp } from "../../../test/helpers";
-import {
-  ADMIN_TOKEN,
-  adminHeaders,
-  auditOf,
-  grant,
-  providerJwt,
-  rowsOf,
-  unsecuredJwt,
-  userJwt,
-} from "../../../test/ledger-helpers";
+import { ADMIN_TOKEN, CHATGPT_BEARER_TOKEN } from "../../../test/secrets";
+import { adminHeaders, auditOf, grant, providerJwt, rowsOf, unsecuredJwt, userJwt } from "../../../test/support/ledger";
+import { atClock, errorBody, relay, uniqueId, uniqueIp } from "../../../test/support/relay";
 
 function check(userId: string, token?: string, vars?: Record<string, string | undefined>) {
   const headers: Record<string, string> = { "CF-Connecting-IP": uniqueIp() };

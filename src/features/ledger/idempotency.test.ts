@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { atClock, errorBody, relay, uniqueId, uniqueIp } from "../../../test/helpers";
-import { adminHeaders, rowsOf } from "../../../test/ledger-helpers";
+import { adminHeaders, rowsOf } from "../../../test/support/ledger";
+import { atClock, errorBody, relay, uniqueId, uniqueIp } from "../../../test/support/relay";
 
 function adminPost(path: string, body: object, key?: string): Promise<Response> {
   const headers = { ...adminHeaders(uniqueIp()), ...(key === undefined ? {} : { "Idempotency-Key": key }) };

@@ -1,7 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { relay, uniqueId, uniqueIp } from "../../../test/helpers";
-import { ADMIN_TOKEN, postStripe, stripeEvent, userJwt } from "../../../test/ledger-helpers";
+import { ADMIN_TOKEN } from "../../../test/secrets";
+import { postStripe, stripeEvent, userJwt } from "../../../test/support/ledger";
+import { relay, uniqueId, uniqueIp } from "../../../test/support/relay";
 import { ledgerUserId, USER_ID_PATTERN } from "./identity";
 
 async function get(path: string, token: string) {

@@ -1,13 +1,14 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { relay, uniqueId } from "../../../test/helpers";
-import { ADMIN_TOKEN, grant, postPayment, rowsOf } from "../../../test/ledger-helpers";
+import { ADMIN_TOKEN } from "../../../test/secrets";
+import { grant, postPayment, rowsOf } from "../../../test/support/ledger";
+import { relay, uniqueId } from "../../../test/support/relay";
 import { parseKvRecord } from "./kv-import";
 import { readEntitlements } from "./read";
 
 const FAR = "2099-01-01T00:00:00Z";
 
-/** The original relay's record (operators/relay README, "KV Data Structure"). */
+/** A record in the original relay's KV layout (docs/ledger.md, "kv_imports"). */
 const original = {
   subscriptions: [{ tier: "monthly", status: "active", granted_at: "2025-10-26T20:00:00Z", expires_at: FAR }],
   purchases: [{ sku: "EBOOK", purchased_at: "2025-10-15T10:00:00Z" }],

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { uniqueId } from "../../../test/helpers";
-import { rowsOf } from "../../../test/ledger-helpers";
+import { rowsOf } from "../../../test/support/ledger";
+import { uniqueId } from "../../../test/support/relay";
 import type { Change, Source } from "./change";
 import type { Ledger } from "./kv-import";
 import { readEntitlements, readHistory } from "./read";

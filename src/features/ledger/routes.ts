@@ -3,10 +3,8 @@ import type { AppEnv } from "../../env";
 import { Forbidden, NotFound, Unauthorized } from "../../errors";
 import { readConfig } from "../../lib/config";
 import { safeEqual } from "../../lib/constant-time";
-import { bearerToken } from "../../middleware/auth";
-import { readJson, validate } from "../../middleware/json-body";
-import { looksLikeJwt, userJwtConfig, verifyUserJwt } from "../../middleware/user-auth";
-import { mount, ROUTES } from "../../routes";
+import { bearerToken, readJson, validate } from "../../lib/request";
+import { mount, type RouteSpec } from "../../middleware/guard";
 import {
   type AdminChange,
   type AdminOutcome,
@@ -20,8 +18,16 @@ import { importFromKv, type Ledger } from "./kv-import";
 import { readEntitlements, readHistory } from "./read";
 import { checkConfig, checkQuery, grantBody, revokeBody, userQuery } from "./schema";
 import { holdsUnrevoked } from "./store";
+import { userOfToken } from "./user";
 
 /** The entitlement routes: a check for users, grant/revoke/history for the admin. */
+export const entitlementRoutes = {
+  check: { method: "GET", path: "/entitlements/check", auth: "admin-or-user-jwt", rateLimit: "public", body: null },
+  grant: { method: "POST", path: "/entitlements/grant", auth: "admin", rateLimit: "admin", body: "json" },
+  revoke: { method: "POST", path: "/entitlements/revoke", auth: "admin", rateLimit: "admin", body: "json" },
+  history: { method: "GET", path: "/entitlements/history", auth: "admin", rateLimit: "admin", body: null },
+} as const satisfies Record<string, RouteSpec>;
+
 export const entitlements = new Hono<AppEnv>();
 
 /** The ledger's bindings. */
@@ -49,8 +55,7 @@ async function authorizeCheck(
   if (config.ADMIN_TOKEN !== undefined && (await safeEqual(token, config.ADMIN_TOKEN))) {
     return { caller: "admin", user: named() };
   }
-  if (!looksLikeJwt(token)) throw new Unauthorized();
-  const user = await verifyUserJwt(readConfig(c.env, userJwtConfig), token, now);
+  const user = await userOfToken(c.env, token, now);
   if (queried !== undefined && queried !== user.id && queried !== user.subject) {
     throw new Forbidden("This user token belongs to another user", "user_mismatch");
   }
@@ -63,7 +68,7 @@ function adminAnswer(c: Context<AppEnv>, userId: string, outcome: AdminOutcome, 
   return c.json({ success: true, user_id: userId, event: outcome.event, message });
 }
 
-mount(entitlements, ROUTES.check, async (c) => {
+mount(entitlements, entitlementRoutes.check, async (c) => {
   const now = new Date();
   const { caller, user } = await authorizeCheck(c, validate(checkQuery, c.req.query()).user_id, now);
   c.get("log").set({ caller });
@@ -79,8 +84,8 @@ mount(entitlements, ROUTES.check, async (c) => {
   });
 });
 
-mount(entitlements, ROUTES.grant, async (c) => {
-  const body = await readJson(c, grantBody);
+mount(entitlements, entitlementRoutes.grant, async (c) => {
+  const body = await readJson(c.req.raw, grantBody);
   const eventId = adminEventId(c);
   const sourceRef = adminSourceRef(eventId);
   const request: AdminChange = {
@@ -105,8 +110,8 @@ mount(entitlements, ROUTES.grant, async (c) => {
   return adminAnswer(c, body.user_id, outcome, "Entitlement granted");
 });
 
-mount(entitlements, ROUTES.revoke, async (c) => {
-  const body = await readJson(c, revokeBody);
+mount(entitlements, entitlementRoutes.revoke, async (c) => {
+  const body = await readJson(c.req.raw, revokeBody);
   const now = new Date();
   const ledger = ledgerOf(c.env);
   const eventId = adminEventId(c);
@@ -134,7 +139,7 @@ mount(entitlements, ROUTES.revoke, async (c) => {
   return adminAnswer(c, body.user_id, outcome, "Entitlement revoked");
 });
 
-mount(entitlements, ROUTES.history, async (c) => {
+mount(entitlements, entitlementRoutes.history, async (c) => {
   const { user_id } = validate(userQuery, c.req.query());
   const events = await readHistory(ledgerOf(c.env), { id: user_id }, new Date());
   return c.json({ success: true, user_id, events });

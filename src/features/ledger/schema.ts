@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { flag, optional } from "../../lib/config";
 import { USER_ID_PATTERN } from "./identity";
 
 /** Subscription tiers and how many months one period runs. */
@@ -6,7 +7,7 @@ export const TIER_MONTHS = { monthly: 1, quarterly: 3, yearly: 12 } as const;
 export const tier = z.enum(["monthly", "quarterly", "yearly"]);
 export type Tier = z.output<typeof tier>;
 
-/** A SKU as the store accepts it (DESIGN.md, "Billing and store"). */
+/** A SKU as the store accepts it (docs/api.md, "Billing and store"). */
 export const sku = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 letters, digits, _ or -");
 
 /** A user id; the same pattern Stripe accepts for `client_reference_id`, which it drops silently otherwise. */
@@ -44,17 +45,5 @@ export const revokeBody = z.discriminatedUnion("type", [
   z.strictObject({ user_id: userId, type: z.literal("purchase"), sku, reason, source_ref: sourceRef.optional() }),
 ]);
 
-const flag = () =>
-  z.preprocess(
-    (value) => (typeof value === "string" ? value.trim().toLowerCase() || undefined : value),
-    z
-      .enum(["true", "false"])
-      .default("false")
-      .transform((value) => value === "true"),
-  );
-
-/** Who may call `GET /entitlements/check` without a credential, and the public quota. */
-export const checkConfig = z.object({
-  ENTITLEMENTS_PUBLIC_CHECK: flag(),
-  ADMIN_TOKEN: z.preprocess((v) => (typeof v === "string" && v.trim() !== "" ? v : undefined), z.string().optional()),
-});
+/** Who may call `GET /entitlements/check` without a credential, and with which admin token. */
+export const checkConfig = z.object({ ENTITLEMENTS_PUBLIC_CHECK: flag(), ADMIN_TOKEN: optional() });

@@ -1,4 +1,4 @@
-import { auditStatement } from "../../audit/log";
+import { auditStatement } from "../../audit/store";
 import type { Change, EventRow, LedgerRecord } from "./change";
 import { addMonthsSql } from "./months";
 import { TIER_MONTHS, type Tier } from "./schema";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { errorBody, relay, uniqueId, uniqueIp } from "../../../test/helpers";
-import { userJwt } from "../../../test/ledger-helpers";
-import { FAR, read, stored, userWith } from "./test-support";
+import { userJwt } from "../../../test/support/ledger";
+import { FAR, read, stored, userWith } from "../../../test/support/library";
+import { errorBody, relay, uniqueId, uniqueIp } from "../../../test/support/relay";
 
 /** A ten-byte item "0123456789" and a subscriber who may read it. */
 async function digits() {

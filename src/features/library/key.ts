@@ -42,8 +42,9 @@ export function keyFromPath(encoded: string): string {
   return segments.join("/");
 }
 
-/** The encoded path after `prefix` in a request URL (`/library/`), before any decoding. */
-export function pathAfter(url: string, prefix: string): string {
+/** The encoded path a wildcard route (`/library/*`) matched in a request URL, before any decoding. */
+export function pathAfter(url: string, wildcardPath: string): string {
+  const prefix = wildcardPath.replace(/\*$/, "");
   const { pathname } = new URL(url);
   return pathname.startsWith(prefix) ? pathname.slice(prefix.length) : "";
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { errorBody, uniqueId } from "../../../test/helpers";
-import { grant, userJwt } from "../../../test/ledger-helpers";
-import { FAR, paymentRequiredBody, read, revoke, stored, userWith } from "./test-support";
+import { grant, userJwt } from "../../../test/support/ledger";
+import { FAR, paymentRequiredBody, read, revoke, stored, userWith } from "../../../test/support/library";
+import { errorBody, uniqueId } from "../../../test/support/relay";
 
 const PAST = "2020-01-01T00:00:00.000Z";
 

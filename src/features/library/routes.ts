@@ -1,22 +1,28 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../../env";
 import { NotFound } from "../../errors";
-import { validate } from "../../middleware/json-body";
-import { requireUser } from "../../middleware/user-auth";
-import { mount, ROUTES } from "../../routes";
+import { validate } from "../../lib/request";
+import { mount, type RouteSpec } from "../../middleware/guard";
 import { readEntitlements } from "../ledger/read";
 import { ledgerOf } from "../ledger/routes";
+import { requireUser } from "../ledger/user";
 import { isSubscriber, mayRead, paymentRequired, requirementOf } from "./access";
 import { assertPreconditions, conditionalHeaders, itemResponse, notModified, rangeOf } from "./http";
 import { itemOf } from "./item";
 import { keyFromPath, pathAfter } from "./key";
 import { listQuery } from "./schema";
-import { libraryUpload } from "./upload";
+import { libraryUpload, uploadRoutes } from "./upload";
 
 /** The private library: R2 items served only to entitled users, and the admin's upload. */
+export const libraryRoutes = {
+  libraryList: { method: "GET", path: "/library", auth: "user-jwt", rateLimit: "public", body: null },
+  libraryItem: { method: "GET", path: "/library/*", auth: "user-jwt", rateLimit: "public", body: null },
+  ...uploadRoutes,
+} as const satisfies Record<string, RouteSpec>;
+
 export const library = new Hono<AppEnv>();
 
-mount(library, ROUTES.libraryList, async (c) => {
+mount(library, libraryRoutes.libraryList, async (c) => {
   const now = new Date();
   const user = await requireUser(c, now);
   const query = validate(listQuery, c.req.query());
@@ -32,13 +38,13 @@ mount(library, ROUTES.libraryList, async (c) => {
   return c.json({ success: true, items: items.map(itemOf), next_cursor: page.truncated ? page.cursor : null });
 });
 
-// Order of checks (README, "Private library"): rate limit, user token (401), path (400), entitlements and
+// Order of checks (docs/api.md, "Private library"): rate limit, user token (401), path (400), entitlements and
 // the item's metadata (402 / 404), then Range (416) and conditionals (304 / 412). Only an active subscriber,
 // who may read everything, learns that an item is missing; to everyone else a missing item is a 402.
-mount(library, ROUTES.libraryItem, async (c) => {
+mount(library, libraryRoutes.libraryItem, async (c) => {
   const now = new Date();
   const user = await requireUser(c, now);
-  const key = keyFromPath(pathAfter(c.req.url, "/library/"));
+  const key = keyFromPath(pathAfter(c.req.url, libraryRoutes.libraryItem.path));
   const entitlements = await readEntitlements(ledgerOf(c.env), user, now);
   const head = await c.env.LIBRARY.head(key);
   if (head === null) {

@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { auditRowsOf, errorBody, relay, uniqueId } from "../../../test/helpers";
-import { ADMIN_TOKEN } from "../../../test/ledger-helpers";
-import { FAR, read, upload, userWith } from "./test-support";
+import { ADMIN_TOKEN } from "../../../test/secrets";
+import { FAR, read, upload, userWith } from "../../../test/support/library";
+import { auditRowsOf, errorBody, relay, uniqueId } from "../../../test/support/relay";
 
 const MIB = 1024 * 1024;
 

@@ -1,20 +1,24 @@
 import { Hono } from "hono";
 import { type AuditedEnv, auditAttempt } from "../../audit/attempt";
 import { InvalidRequest, LengthRequired, PayloadTooLarge } from "../../errors";
-import { validate } from "../../middleware/json-body";
-import { mount, ROUTES } from "../../routes";
+import { validate } from "../../lib/request";
+import { mount, type RouteSpec } from "../../middleware/guard";
 import { itemOf } from "./item";
 import { keyFromPath, pathAfter } from "./key";
 import { MAX_UPLOAD_BYTES, uploadHeaders, uploadLength } from "./schema";
 
-/** `PUT /admin/library/{path}`: the admin streams a file into the library (README, "Filling the library"). */
+/** `PUT /admin/library/{path}`: the admin streams a file into the library (docs/api.md, "Private library"). */
+export const uploadRoutes = {
+  libraryUpload: { method: "PUT", path: "/admin/library/*", auth: "admin", rateLimit: "admin", body: "stream" },
+} as const satisfies Record<string, RouteSpec>;
+
 export const libraryUpload = new Hono<AuditedEnv>();
 
 mount(
   libraryUpload,
-  ROUTES.libraryUpload,
+  uploadRoutes.libraryUpload,
   async (c) => {
-    const key = keyFromPath(pathAfter(c.req.url, "/admin/library/"));
+    const key = keyFromPath(pathAfter(c.req.url, uploadRoutes.libraryUpload.path));
     c.get("audit").target = `library:${key}`;
     const headers = validate(uploadHeaders, {
       "X-Library-Sku": c.req.header("X-Library-Sku"),

@@ -1,4 +1,4 @@
-import { writeAudit } from "../../audit/log";
+import { writeAudit } from "../../audit/store";
 import type { Change } from "../ledger/change";
 import type { Ledger } from "../ledger/kv-import";
 import { recordChange } from "../ledger/record";

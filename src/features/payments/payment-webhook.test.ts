@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { captureLogs, errorBody, relay, uniqueId } from "../../../test/helpers";
-import { auditOf, PAYMENT_WEBHOOK_SECRET, paymentHeaders, postPayment, rowsOf } from "../../../test/ledger-helpers";
+import { PAYMENT_WEBHOOK_SECRET } from "../../../test/secrets";
+import { auditOf, paymentHeaders, postPayment, rowsOf } from "../../../test/support/ledger";
+import { captureLogs, errorBody, relay, uniqueId } from "../../../test/support/relay";
 
 function send(headers: Record<string, string>, body: string, vars?: Record<string, string>) {
   return relay("/webhooks/payment", { method: "POST", headers, body }, vars);

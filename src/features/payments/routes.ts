@@ -3,8 +3,8 @@ import * as z from "zod";
 import type { AppEnv } from "../../env";
 import { InvalidRequest, NotConfigured } from "../../errors";
 import { readConfig, required } from "../../lib/config";
-import { validate } from "../../middleware/json-body";
-import { mount, ROUTES } from "../../routes";
+import { validate } from "../../lib/request";
+import { mount, type RouteSpec } from "../../middleware/guard";
 import { ledgerOf } from "../ledger/routes";
 import { applyPlan } from "./apply";
 import { planPaymentEvent } from "./payment-plan";
@@ -13,6 +13,17 @@ import { standardWebhookKey, verifyStandardSignature, verifyStripeSignature } fr
 import { planStripeEvent } from "./stripe-plan";
 
 /** Signed payment webhooks; not rate limited (the signature is the gate, and senders retry in bursts). */
+export const webhookRoutes = {
+  stripeWebhook: { method: "POST", path: "/webhooks/stripe", auth: "stripe-signature", rateLimit: null, body: "json" },
+  paymentWebhook: {
+    method: "POST",
+    path: "/webhooks/payment",
+    auth: "standard-webhook",
+    rateLimit: null,
+    body: "json",
+  },
+} as const satisfies Record<string, RouteSpec>;
+
 export const webhooks = new Hono<AppEnv>();
 
 const stripeConfig = z.object({ STRIPE_WEBHOOK_SECRET: required() });
@@ -34,7 +45,7 @@ function parseJson(body: Uint8Array): unknown {
   }
 }
 
-mount(webhooks, ROUTES.stripeWebhook, async (c) => {
+mount(webhooks, webhookRoutes.stripeWebhook, async (c) => {
   const { STRIPE_WEBHOOK_SECRET } = readConfig(c.env, stripeConfig);
   const body = await rawBody(c);
   const now = new Date();
@@ -55,7 +66,7 @@ mount(webhooks, ROUTES.stripeWebhook, async (c) => {
   return c.json({ success: true, event_id: event.id, outcome: outcome.status });
 });
 
-mount(webhooks, ROUTES.paymentWebhook, async (c) => {
+mount(webhooks, webhookRoutes.paymentWebhook, async (c) => {
   const { PAYMENT_WEBHOOK_SECRET } = readConfig(c.env, paymentConfig);
   const key = standardWebhookKey(PAYMENT_WEBHOOK_SECRET);
   if (key === undefined) throw new NotConfigured("PAYMENT_WEBHOOK_SECRET", "is not a base64 secret (whsec_…)");

@@ -1,7 +1,8 @@
 import { Webhook } from "standardwebhooks";
 import Stripe from "stripe";
 import { describe, expect, it } from "vitest";
-import { PAYMENT_WEBHOOK_SECRET, STRIPE_WEBHOOK_SECRET, stripeSignature } from "../../../test/ledger-helpers";
+import { PAYMENT_WEBHOOK_SECRET, STRIPE_WEBHOOK_SECRET } from "../../../test/secrets";
+import { stripeSignature } from "../../../test/support/ledger";
 import { standardWebhookKey, verifyStandardSignature, verifyStripeSignature } from "./signatures";
 
 const encoder = new TextEncoder();

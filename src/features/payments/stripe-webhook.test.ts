@@ -1,15 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { atClock, captureLogs, errorBody, relay, uniqueId, uniqueIp } from "../../../test/helpers";
-import {
-  ADMIN_TOKEN,
-  auditOf,
-  postStripe,
-  rowsOf,
-  STRIPE_WEBHOOK_SECRET,
-  stripeEvent,
-  stripeSignature,
-} from "../../../test/ledger-helpers";
+import { ADMIN_TOKEN, STRIPE_WEBHOOK_SECRET } from "../../../test/secrets";
+import { auditOf, postStripe, rowsOf, stripeEvent, stripeSignature } from "../../../test/support/ledger";
+import { atClock, captureLogs, errorBody, relay, uniqueId, uniqueIp } from "../../../test/support/relay";
 
 type Purchase = { tier?: string; sku?: string; payment_status?: string };
 

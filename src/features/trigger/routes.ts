@@ -3,13 +3,17 @@ import { createMiddleware } from "hono/factory";
 import { type AuditedEnv, auditAttempt } from "../../audit/attempt";
 import { Forbidden, InvalidRequest } from "../../errors";
 import { readConfig } from "../../lib/config";
-import { readJson } from "../../middleware/json-body";
-import { mount, ROUTES } from "../../routes";
+import { readJson } from "../../lib/request";
+import { mount, type RouteSpec } from "../../middleware/guard";
 import { dispatchRepositoryEvent, githubConfig } from "../../upstream/github";
 import { ipAllowed } from "./ip-allowlist";
 import { triggerConfig, triggerGateConfig, triggerRequest } from "./schema";
 
 /** The operator trigger: `POST /trigger-hive` starts the Hivemind foreman workflow. */
+export const triggerRoutes = {
+  trigger: { method: "POST", path: "/trigger-hive", auth: "relay-secret", rateLimit: "trigger", body: "json" },
+} as const satisfies Record<string, RouteSpec>;
+
 export const trigger = new Hono<AuditedEnv>();
 
 /** 403 for a client IP outside TRIGGER_IP_ALLOWLIST (when set). */
@@ -24,12 +28,12 @@ const ipGate = createMiddleware<AuditedEnv>(async function ipGate(c, next) {
 
 mount(
   trigger,
-  ROUTES.trigger,
+  triggerRoutes.trigger,
   async (c) => {
     const config = readConfig(c.env, triggerConfig);
     // A dry run checks the whole configuration too, so that it answers what the real call would do.
     const github = readConfig(c.env, githubConfig);
-    const body = await readJson(c, triggerRequest);
+    const body = await readJson(c.req.raw, triggerRequest);
     const audit = c.get("audit");
     audit.dryRun = body.dry_run;
     if (!config.HIVE_ACTIONS.includes(body.action)) {

@@ -2,7 +2,7 @@ import * as z from "zod";
 import { list, required, text } from "../../lib/config";
 import { type IpRange, parseIpAllowlist } from "./ip-allowlist";
 
-/** The operator trigger's variables (DESIGN.md, "Configuration"); GitHub's own live in upstream/github.ts. */
+/** The operator trigger's variables (docs/api.md, "Configuration"); GitHub's own live in upstream/github.ts. */
 export const triggerConfig = z.object({
   HIVE_REPOSITORY: required().pipe(
     z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/(?!\.\.?$)[A-Za-z0-9._-]{1,100}$/),

@@ -1,14 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  auditRowsOf,
-  captureLogs,
-  errorBody,
-  GITHUB_TOKEN,
-  githubScenario,
-  RELAY_SECRET,
-  relay,
-  uniqueIp,
-} from "../../../test/helpers";
+import { GITHUB_TOKEN, RELAY_SECRET } from "../../../test/secrets";
+import { auditRowsOf, captureLogs, errorBody, githubScenario, relay, uniqueIp } from "../../../test/support/relay";
 
 type Options = { token?: string | null; behaviour?: string; vars?: Record<string, string | undefined>; ip?: string };
 
@@ -178,7 +170,7 @@ describe("POST /trigger-hive", () => {
     expect(rows[2]).toEqual(refused("refused:rate_limited"));
   });
 
-  // DESIGN.md, "One GitHub client".
+  // docs/api.md, "Kora connector".
   it.each([
     ["status-404", 502, "upstream_error", "GitHub answered 404: Not Found", null],
     ["status-422", 502, "upstream_error", "GitHub answered 422: Validation Failed", null],

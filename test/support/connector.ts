@@ -1,4 +1,5 @@
-import { CHATGPT_BEARER_TOKEN, githubScenario, relay, uniqueIp } from "../../../test/helpers";
+import { CHATGPT_BEARER_TOKEN } from "../secrets";
+import { githubScenario, relay, uniqueIp } from "./relay";
 
 type PostOptions = {
   token?: string | null;

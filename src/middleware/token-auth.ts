@@ -4,6 +4,7 @@ import type { AppEnv } from "../env";
 import { Unauthorized } from "../errors";
 import { readConfig, required } from "../lib/config";
 import { safeEqual } from "../lib/constant-time";
+import { bearerToken } from "../lib/request";
 
 type SecretName = "RELAY_SECRET" | "CHATGPT_BEARER_TOKEN" | "ADMIN_TOKEN";
 
@@ -13,12 +14,6 @@ type TokenAuthOptions = {
   /** A header that may carry the secret instead of `Authorization: Bearer` (the relay's `X-Relay-Secret`). */
   header?: string;
 };
-
-/** Reads `Authorization: Bearer <token>` (RFC 6750 §2.1); the scheme is case-insensitive. */
-export function bearerToken(authorization: string | undefined): string | undefined {
-  const match = authorization?.match(/^Bearer[ ]+([^ ]+)[ ]*$/i);
-  return match?.[1];
-}
 
 /** Requires one shared secret, compared in constant time. */
 export function requireToken({ secret, header }: TokenAuthOptions) {

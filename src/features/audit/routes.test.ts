@@ -1,7 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { CHATGPT_BEARER_TOKEN, errorBody, relay, uniqueId, uniqueIp } from "../../test/helpers";
-import { writeAudit } from "./log";
+import { CHATGPT_BEARER_TOKEN } from "../../../test/secrets";
+import { errorBody, relay, uniqueId, uniqueIp } from "../../../test/support/relay";
+import { writeAudit } from "../../audit/store";
 
 const ADMIN_TOKEN = "test-admin-token";
 const vars = { ADMIN_TOKEN };
@@ -20,7 +21,7 @@ async function read(query: string, token: string | null = ADMIN_TOKEN, overrides
 }
 
 describe("GET /admin/audit", () => {
-  it("pages through the records newest first, in DESIGN.md's shape", async () => {
+  it("pages through the records newest first, in the documented shape", async () => {
     const actor = uniqueId("actor");
     for (let i = 1; i <= 5; i++) {
       await writeAudit(env.DB, {
@@ -79,7 +80,7 @@ describe("GET /admin/audit", () => {
   it.each([
     ["no token", null],
     ["a wrong token", "nope"],
-    // DESIGN.md: ADMIN_TOKEN is separate on purpose; a ChatGPT action must never reach admin routes.
+    // ADMIN_TOKEN is separate on purpose (docs/api.md, "Configuration"): a ChatGPT action must never reach admin routes.
     ["the ChatGPT token", CHATGPT_BEARER_TOKEN],
   ])("answers 401 with %s", async (_, token) => {
     const { response, json } = await read("", token);

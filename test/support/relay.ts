@@ -1,10 +1,9 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { expect, inject, vi } from "vitest";
-import worker from "../src/index";
+import worker from "../../src/index";
+import { RELAY_SECRET } from "../secrets";
 
-export const RELAY_SECRET = "test-relay-secret";
-export const OPENAI_API_KEY = "sk-test-upstream-key-0123456789";
 export const ORIGIN = "http://relay.test";
 
 let counter = 0;
@@ -98,13 +97,10 @@ export async function captureLogs<T>(run: () => Promise<T>): Promise<{ result: T
   }
 }
 
-/** The error shape of DESIGN.md: with a code, and the exact message when the test cares about it. */
+/** The one error shape (docs/api.md, "Conventions"): with a code, and the exact message when the test cares about it. */
 export function errorBody(code: string, message?: string) {
   return { success: false, error: { code, message: message ?? (expect.any(String) as unknown as string) } };
 }
-
-export const CHATGPT_BEARER_TOKEN = "test-chatgpt-token";
-export const GITHUB_TOKEN = "ghp_test-github-token-0123456789";
 
 /** What the GitHub stand-in recorded for one request (see test/stand-ins/github.ts). */
 export type GitHubRequest = {

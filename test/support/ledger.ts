@@ -3,12 +3,8 @@ import { importJWK, SignJWT } from "jose";
 import { Webhook } from "standardwebhooks";
 import Stripe from "stripe";
 import { inject } from "vitest";
-import { relay, uniqueIp } from "./helpers";
-
-export const ADMIN_TOKEN = "test-admin-token";
-export const USER_JWT_SECRET = "test-user-jwt-secret-0123456789abcdef";
-export const STRIPE_WEBHOOK_SECRET = "whsec_test_stripe_secret_0123456789";
-export const PAYMENT_WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+import { ADMIN_TOKEN, PAYMENT_WEBHOOK_SECRET, STRIPE_WEBHOOK_SECRET, USER_JWT_SECRET } from "../secrets";
+import { relay, uniqueIp } from "./relay";
 
 /** Headers of an admin request from one IP (JSON when a body is sent). */
 export function adminHeaders(ip = uniqueIp(), token = ADMIN_TOKEN): Record<string, string> {

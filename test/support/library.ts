@@ -1,6 +1,7 @@
 import { expect } from "vitest";
-import { relay, uniqueId, uniqueIp } from "../../../test/helpers";
-import { ADMIN_TOKEN, grant, userJwt } from "../../../test/ledger-helpers";
+import { ADMIN_TOKEN } from "../secrets";
+import { grant, userJwt } from "./ledger";
+import { relay, uniqueId, uniqueIp } from "./relay";
 
 /** An expiry far away: the subscription stays active for the whole run. */
 export const FAR = "2099-01-01T00:00:00.000Z";

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { type Decision, gcra } from "../lib/gcra";
+import { type Decision, gcra } from "./gcra";
 
 /** A limiter's decision, and whether a refusal is the first of its window (the only one worth auditing). */
 export type LimitDecision = Decision & { firstRefusal: boolean };

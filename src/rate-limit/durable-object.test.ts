@@ -1,7 +1,7 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { uniqueId } from "../../test/helpers";
+import { uniqueId } from "../../test/support/relay";
 
 describe("RateLimiter Durable Object", () => {
   it("marks the first refusal of each window, so that only it is audited", async () => {

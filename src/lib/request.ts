@@ -1,32 +1,17 @@
-import type { Context } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import type { z } from "zod";
-import { InvalidRequest, PayloadTooLarge, UnsupportedMediaType } from "../errors";
-
-/** The default cap on a JSON request body. */
-export const MAX_JSON_BYTES = 1024 * 1024;
-
-/** 413 before the handler reads a body larger than `maxBytes` (Content-Length or streamed count). */
-export function limitBody(maxBytes = MAX_JSON_BYTES) {
-  return bodyLimit({
-    maxSize: maxBytes,
-    onError: () => {
-      throw new PayloadTooLarge(maxBytes);
-    },
-  });
-}
+import { InvalidRequest, UnsupportedMediaType } from "../errors";
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
 /**
- * Parses the request body as JSON and validates it with `schema`: 415 for another content type, 400 for
+ * Parses a request's body as JSON and validates it with `schema`: 415 for another content type, 400 for
  * malformed JSON, 400 naming the first invalid field. The body itself never appears in the message.
  */
-export async function readJson<S extends z.ZodType>(c: Context, schema: S): Promise<z.output<S>> {
-  if (!JSON_TYPE.test(c.req.header("Content-Type") ?? "")) throw new UnsupportedMediaType();
+export async function readJson<S extends z.ZodType>(request: Request, schema: S): Promise<z.output<S>> {
+  if (!JSON_TYPE.test(request.headers.get("Content-Type") ?? "")) throw new UnsupportedMediaType();
   let value: unknown;
   try {
-    value = JSON.parse(await readText(c));
+    value = JSON.parse(await readText(request));
   } catch {
     throw new InvalidRequest("Request body is not valid JSON", "invalid_json");
   }
@@ -50,9 +35,15 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown): z.outp
 const utf8 = new TextDecoder();
 
 /**
- * The request body as UTF-8 text whatever its Content-Type says. `c.req.text()` would do the same, but
+ * The request body as UTF-8 text whatever its Content-Type says. `request.text()` would do the same, but
  * workerd prints a warning with the Content-Type in it for every body that does not declare itself text.
  */
-export async function readText(c: Context): Promise<string> {
-  return utf8.decode(await c.req.arrayBuffer());
+export async function readText(request: Request): Promise<string> {
+  return utf8.decode(await request.arrayBuffer());
+}
+
+/** Reads `Authorization: Bearer <token>` (RFC 6750 §2.1); the scheme is case-insensitive. */
+export function bearerToken(authorization: string | null | undefined): string | undefined {
+  const match = authorization?.match(/^Bearer[ ]+([^ ]+)[ ]*$/i);
+  return match?.[1];
 }

@@ -1,0 +1,50 @@
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const root = resolve(import.meta.dirname, "../..");
+const read = (path: string) => readFileSync(resolve(root, path), "utf8");
+/** Every file git tracks or would track (untracked but not ignored): what a clone holds. */
+const files = execFileSync("git", ["ls-files", "--cached", "--others", "--exclude-standard"], { cwd: root })
+  .toString()
+  .split("\n")
+  .filter((file) => file !== "" && existsSync(resolve(root, file)));
+const DOCS = files.filter((file) => file.endsWith(".md"));
+
+/** `file › describe › it` citations of tests, as SECURITY.md and the docs write them. */
+function citations(text: string): Array<{ file: string; names: string[] }> {
+  return [...text.matchAll(/`((?:src|test)\/[\w./-]+\.test\.ts)((?: › [^`]+)+)`/g)].map((match) => ({
+    file: match[1] as string,
+    names: (match[2] as string).split(" › ").slice(1),
+  }));
+}
+
+describe("the documentation", () => {
+  it.each(DOCS)("%s cites only tests that exist, by the names written in their files", (doc) => {
+    const stale = citations(read(doc)).flatMap(({ file, names }) => {
+      if (!existsSync(resolve(root, file))) return [`${file} (no such file)`];
+      const source = read(file);
+      return names.filter((name) => !source.includes(name)).map((name) => `${file} › ${name}`);
+    });
+    expect(stale).toEqual([]);
+  });
+
+  it.each(DOCS)("%s names only files of the repository that exist", (doc) => {
+    const paths = [...read(doc).matchAll(/`((?:src|test|migrations|scripts|bench|docs|examples)\/[\w./-]+\.\w+)`/g)];
+    const missing = paths.map((match) => match[1] as string).filter((path) => !existsSync(resolve(root, path)));
+    expect(missing).toEqual([]);
+  });
+
+  it("has no link or path that leads outside the repository", () => {
+    const outside = files
+      .filter((file) => !file.startsWith("package-lock") && !file.endsWith(".d.ts") && !file.startsWith("test/docs/"))
+      .filter((file) => /\.\.\/shared\/|\bDESIGN\.md\b|\/work\//.test(read(file)));
+    expect(outside).toEqual([]);
+  });
+
+  it("keeps Markdown tables unpadded, so that a one-cell edit is a one-line diff", () => {
+    const padded = DOCS.filter((doc) => /\| -{4,}|\S {3,}\|/.test(read(doc)));
+    expect(padded).toEqual([]);
+  });
+});

@@ -1,0 +1,488 @@
+import { env } from "cloudflare:workers";
+import { expect } from "vitest";
+import { writeAudit } from "../../src/audit/store";
+import type { AuthPolicy } from "../../src/middleware/guard";
+import type { RouteName } from "../../src/routes";
+import type { FuzzJson } from "../fuzz/values";
+import { ADMIN_TOKEN, CHATGPT_BEARER_TOKEN, RELAY_SECRET } from "../secrets";
+import { grant, postStripe, stripeEvent, userJwt } from "./ledger";
+import { FAR, stored } from "./library";
+import { uniqueId } from "./relay";
+
+/**
+ * One valid request per route of ROUTES: the table the auth matrix, the security-header suite and the fuzzer
+ * start from. `Record<RouteName, …>`: a route added to ROUTES without a valid request here does not compile.
+ */
+
+/** What one use of a valid request owns, so that requests sent at once never share a user, key or event. */
+export type RequestContext = {
+  /** The user the request is about (and whose user JWT is the right credential). */
+  user: string;
+  /** A user who holds nothing, for "another user's token". */
+  otherUser: string;
+  /** An R2 key nothing else uses. */
+  key: string;
+  /** The webhook event id of the request. */
+  eventId: string;
+};
+
+/** A fresh context. */
+export function newContext(): RequestContext {
+  return {
+    user: uniqueId("vr-user"),
+    otherUser: uniqueId("vr-other"),
+    key: `${uniqueId("vr-upload")}/file.txt`,
+    eventId: uniqueId("evt"),
+  };
+}
+
+/** A valid request without its credential. */
+export type ValidRequest = {
+  /** The path, percent-encoded, without the query. */
+  path: string;
+  query: Array<[string, string]>;
+  /** Headers besides the credential. */
+  headers: Record<string, string>;
+  /** A JSON body, or `text` for a body that is not JSON (the library upload). */
+  body?: FuzzJson;
+  text?: string;
+  /** The user a user JWT must name to be the right credential. */
+  subject?: string;
+};
+
+/** A route's valid request and what its success looks like. */
+export type RouteExample = {
+  /** State the request needs (a grant to revoke, an item to read), created before it is sent. */
+  setup?: (c: RequestContext) => Promise<void>;
+  /** The request; `variant` picks among several valid kinds (0, the plainest, is what most suites send). */
+  request: (c: RequestContext, variant: number) => ValidRequest;
+  /** What a success of variant 0 must show beyond its 2xx status. */
+  succeeded: (response: Response, c: RequestContext) => Promise<void>;
+  /** How many requests a success of variant 0 sends to each stand-in. */
+  upstream: { openai: number; github: number };
+  /** The audit row every attempt writes, refusals included (target as known before the body is read). */
+  audited: { actor: string; action: string; target: string } | null;
+  /** `user-jwt` routes: the answer to a valid token of a user who holds nothing. */
+  asOtherUser?: (response: Response) => Promise<void>;
+  /** The `Cache-Control` of a success, when it is not `no-store`. */
+  cache?: string;
+};
+
+const JSON_TYPE = { "Content-Type": "application/json" };
+const NOTHING = { openai: 0, github: 0 };
+
+async function bodyOf(response: Response): Promise<Record<string, unknown>> {
+  return (await response.json()) as Record<string, unknown>;
+}
+
+async function granted(body: Record<string, unknown>): Promise<void> {
+  expect((await grant(body)).status).toBe(200);
+}
+
+/** The user's purchases of EBOOK, revoked or not (what grant, revoke and the webhooks change). */
+async function expectPurchase(c: RequestContext, revoked: boolean): Promise<void> {
+  const { results } = await env.DB.prepare(
+    "SELECT sku, revoked_at FROM entitlements WHERE user_id = ? AND kind = 'purchase'",
+  )
+    .bind(c.user)
+    .all<{ sku: string; revoked_at: string | null }>();
+  expect(results.map((row) => ({ sku: row.sku, revoked: row.revoked_at !== null }))).toEqual([
+    { sku: "EBOOK", revoked },
+  ]);
+}
+
+// One library item for the two read routes, uploaded once: subscribers of any tier may read it.
+const ITEM_DIR = uniqueId("vr-library");
+const ITEM_KEY = `${ITEM_DIR}/item.txt`;
+let itemStored: Promise<void> | undefined;
+async function itemAndSubscription(c: RequestContext): Promise<void> {
+  itemStored ??= stored(ITEM_KEY, "library item", { "X-Library-Tier": "monthly" });
+  await itemStored;
+  await granted({ user_id: c.user, type: "subscription", tier: "monthly", expires_at: FAR });
+}
+
+function chatBody(variant: number): FuzzJson {
+  return {
+    model: "gpt-4o-mini",
+    messages: [
+      { role: "system", content: "Be brief." },
+      { role: "user", content: variant % 2 ? [{ type: "text", text: "Hi" }] : "Hello" },
+    ],
+    max_tokens: 50,
+    temperature: 0.2,
+    stream: false,
+  };
+}
+
+const chat = (path: string): RouteExample => ({
+  request: (_, variant) => ({ path, query: [], headers: JSON_TYPE, body: chatBody(variant) }),
+  succeeded: async (response) => expect(await bodyOf(response)).toMatchObject({ object: "chat.completion" }),
+  upstream: { openai: 1, github: 0 },
+  audited: null,
+});
+
+const connector = (path: string, body: Record<string, FuzzJson>, action: string | null): RouteExample => ({
+  request: () => ({ path, query: [], headers: JSON_TYPE, body }),
+  succeeded: async (response) => expect(await bodyOf(response)).toMatchObject({ success: true }),
+  upstream: { openai: 0, github: 1 },
+  audited: action === null ? null : { actor: "chatgpt", action, target: "unknown" },
+});
+
+/** A Stripe subscription and payment intent the ledger knows for `c.user`, named after the user. */
+async function knownStripeSubscription(c: RequestContext): Promise<void> {
+  const checkout = stripeEvent(uniqueId("evt"), "checkout.session.completed", {
+    id: uniqueId("cs"),
+    payment_status: "paid",
+    client_reference_id: c.user,
+    metadata: { tier: "monthly" },
+    customer: `cus_${c.user}`,
+    subscription: `sub_${c.user}`,
+    payment_intent: `pi_${c.user}`,
+  });
+  expect((await postStripe(checkout)).status).toBe(200);
+}
+
+function stripeBody(c: RequestContext, variant: number): FuzzJson {
+  const envelope = (type: string, object: Record<string, FuzzJson>) => ({
+    id: c.eventId,
+    object: "event",
+    type,
+    created: 1_700_000_000,
+    data: { object },
+  });
+  switch (variant % 5) {
+    case 1:
+      return envelope("invoice.paid", {
+        subscription: `sub_${c.user}`,
+        payment_intent: `pi_${c.eventId}`,
+        lines: { data: [{ period: { end: 4_102_444_800 } }] },
+      });
+    case 2:
+      return envelope("customer.subscription.deleted", { id: `sub_${c.user}`, ended_at: 4_102_444_800 });
+    case 3:
+      return envelope("charge.refunded", { payment_intent: `pi_${c.user}`, refunded: true });
+    case 4:
+      return envelope("checkout.session.completed", {
+        payment_status: "paid",
+        client_reference_id: c.user,
+        metadata: { tier: "quarterly" },
+        subscription: { id: `sub_${c.eventId}` },
+      });
+    default:
+      return envelope("checkout.session.completed", {
+        id: `cs_${c.eventId}`,
+        object: "checkout.session",
+        mode: "payment",
+        payment_status: "paid",
+        client_reference_id: c.user,
+        customer: `cus_${c.eventId}`,
+        subscription: null,
+        payment_intent: `pi_${c.eventId}`,
+        metadata: { sku: "EBOOK" },
+      });
+  }
+}
+
+function paymentBody(c: RequestContext, variant: number): FuzzJson {
+  const events: FuzzJson[] = [
+    { type: "purchase.completed", user_id: c.user, sku: "EBOOK" },
+    { type: "subscription.activated", user_id: c.user, tier: "monthly", expires_at: "2030-01-01T00:00:00Z" },
+    { type: "subscription.renewed", user_id: c.user, tier: "monthly", subscription_id: "S-1" },
+    { type: "subscription.canceled", user_id: c.user },
+    { type: "purchase.refunded", user_id: c.user, sku: "EBOOK", purchase_id: "P-1" },
+  ];
+  return events[variant % events.length] as FuzzJson;
+}
+
+export const VALID_REQUESTS: Record<RouteName, RouteExample> = {
+  health: {
+    request: () => ({ path: "/relay/health", query: [], headers: {} }),
+    succeeded: async (response) => expect(await response.json()).toEqual({ status: "ok" }),
+    upstream: NOTHING,
+    audited: null,
+  },
+  chat: chat("/relay/openai/chat"),
+  chatCompletions: chat("/v1/chat/completions"),
+  dispatch: connector(
+    "/chatgpt/dispatch",
+    { owner: "octo", repo: "hivemind", event_type: "hivemind-task", client_payload: { task: "write docs", n: 1 } },
+    "dispatch",
+  ),
+  listPulls: connector(
+    "/chatgpt/prs/list",
+    { owner: "octo-org", repo: "widgets", state: "open", per_page: 2, page: 1 },
+    null,
+  ),
+  comment: connector(
+    "/chatgpt/prs/comment",
+    { owner: "octo", repo: "hivemind", pull_number: 3, body: "Looks good" },
+    "comment",
+  ),
+  label: connector(
+    "/chatgpt/prs/label",
+    { owner: "octo", repo: "hivemind", pull_number: 3, labels: ["kora", "bug"] },
+    "label",
+  ),
+  openapi: {
+    request: () => ({ path: "/openapi.json", query: [], headers: {} }),
+    succeeded: async (response) => expect(await bodyOf(response)).toMatchObject({ openapi: "3.1.0" }),
+    upstream: NOTHING,
+    audited: null,
+  },
+  trigger: {
+    // Variant 0 dispatches for real; the others mix actions and dry runs.
+    request: (_, variant) => ({
+      path: "/trigger-hive",
+      query: [],
+      headers: JSON_TYPE,
+      body: { action: variant % 2 ? "plan" : "execute", dry_run: variant % 3 !== 0, payload: { task: "docs" } },
+    }),
+    succeeded: async (response) => expect(await bodyOf(response)).toMatchObject({ success: true, dispatched: true }),
+    upstream: { openai: 0, github: 1 },
+    audited: { actor: "operator", action: "trigger", target: "octo/hive" },
+  },
+  audit: {
+    setup: (c) =>
+      writeAudit(env.DB, { at: new Date(), actor: "admin", action: "grant", target: `user:${c.user}`, outcome: "ok" }),
+    request: (_, variant) => ({
+      path: "/admin/audit",
+      query:
+        variant % 2
+          ? [
+              ["limit", "5"],
+              ["cursor", "100"],
+            ]
+          : [["limit", "5"]],
+      headers: {},
+    }),
+    succeeded: async (response, c) =>
+      expect(await bodyOf(response)).toMatchObject({
+        success: true,
+        records: expect.arrayContaining([expect.objectContaining({ target: `user:${c.user}` })]),
+      }),
+    upstream: NOTHING,
+    audited: null,
+  },
+  billingLink: {
+    request: (c, variant) => ({
+      path: "/billing/link",
+      query: [
+        ["tier", variant % 2 ? "quarterly" : "monthly"],
+        ["user_id", c.user],
+      ],
+      headers: {},
+      subject: c.user,
+    }),
+    succeeded: async (response, c) =>
+      expect(await bodyOf(response)).toMatchObject({
+        success: true,
+        payment_link: `https://pay.test/monthly?client_reference_id=${c.user}`,
+      }),
+    upstream: NOTHING,
+    audited: null,
+  },
+  storeLink: {
+    request: (c, variant) => ({
+      path: "/store/link",
+      query: [
+        ["sku", variant % 2 ? "my-course" : "EBOOK"],
+        ["user_id", c.user],
+      ],
+      headers: {},
+      subject: c.user,
+    }),
+    succeeded: async (response, c) =>
+      expect(await bodyOf(response)).toMatchObject({
+        success: true,
+        payment_link: `https://pay.test/ebook?client_reference_id=${c.user}`,
+      }),
+    upstream: NOTHING,
+    audited: null,
+  },
+  check: {
+    setup: (c) => granted({ user_id: c.user, type: "purchase", sku: "EBOOK" }),
+    request: (c) => ({ path: "/entitlements/check", query: [["user_id", c.user]], headers: {}, subject: c.user }),
+    succeeded: async (response, c) =>
+      expect(await bodyOf(response)).toMatchObject({ success: true, user_id: c.user, has_access: true }),
+    upstream: NOTHING,
+    audited: null,
+  },
+  grant: {
+    request: (c, variant) => ({
+      path: "/entitlements/grant",
+      query: [],
+      headers: JSON_TYPE,
+      body:
+        variant % 2
+          ? ({
+              user_id: c.user,
+              type: "subscription",
+              tier: "yearly",
+              expires_at: "2031-05-06T07:08:09+02:00",
+            } as FuzzJson)
+          : ({ user_id: c.user, type: "purchase", sku: "EBOOK" } as FuzzJson),
+    }),
+    succeeded: async (response, c) => {
+      expect(await bodyOf(response)).toMatchObject({ success: true, user_id: c.user });
+      await expectPurchase(c, false);
+    },
+    upstream: NOTHING,
+    audited: null,
+  },
+  revoke: {
+    // Something to revoke in every case, so that a refusal would have had something to change.
+    setup: async (c) => {
+      await granted({ user_id: c.user, type: "purchase", sku: "EBOOK" });
+      await granted({ user_id: c.user, type: "subscription", tier: "monthly", expires_at: FAR });
+    },
+    request: (c, variant) => ({
+      path: "/entitlements/revoke",
+      query: [],
+      headers: JSON_TYPE,
+      body:
+        variant % 2
+          ? ({ user_id: c.user, type: "subscription", tier: "monthly", reason: "chargeback" } as FuzzJson)
+          : ({ user_id: c.user, type: "purchase", sku: "EBOOK", reason: "refund" } as FuzzJson),
+    }),
+    succeeded: async (response, c) => {
+      expect(await bodyOf(response)).toMatchObject({ success: true, user_id: c.user });
+      await expectPurchase(c, true);
+    },
+    upstream: NOTHING,
+    audited: null,
+  },
+  history: {
+    setup: (c) => granted({ user_id: c.user, type: "purchase", sku: "EBOOK" }),
+    request: (c) => ({ path: "/entitlements/history", query: [["user_id", c.user]], headers: {} }),
+    succeeded: async (response, c) =>
+      expect(await bodyOf(response)).toMatchObject({ success: true, user_id: c.user, events: [{ type: "grant" }] }),
+    upstream: NOTHING,
+    audited: null,
+  },
+  stripeWebhook: {
+    // The subscription and payment intent the renewal, cancellation and refund variants refer to.
+    setup: knownStripeSubscription,
+    request: (c, variant) => ({
+      path: "/webhooks/stripe",
+      query: [],
+      headers: { "Content-Type": "application/json; charset=utf-8" },
+      body: stripeBody(c, variant),
+    }),
+    succeeded: async (response, c) => {
+      expect(await response.json()).toEqual({ success: true, event_id: c.eventId, outcome: "applied" });
+      await expectPurchase(c, false);
+    },
+    upstream: NOTHING,
+    audited: null,
+  },
+  paymentWebhook: {
+    request: (c, variant) => ({
+      path: "/webhooks/payment",
+      query: [],
+      headers: JSON_TYPE,
+      body: paymentBody(c, variant),
+    }),
+    succeeded: async (response, c) => {
+      expect(await response.json()).toEqual({ success: true, event_id: c.eventId, outcome: "applied" });
+      await expectPurchase(c, false);
+    },
+    upstream: NOTHING,
+    audited: null,
+  },
+  libraryList: {
+    setup: itemAndSubscription,
+    request: (c, variant) => ({
+      path: "/library",
+      query: [
+        ["prefix", `${ITEM_DIR}/`],
+        ["limit", "10"],
+      ],
+      headers: {},
+      subject: variant % 2 ? c.otherUser : c.user,
+    }),
+    succeeded: async (response) =>
+      expect(await bodyOf(response)).toMatchObject({ success: true, items: [{ key: ITEM_KEY }] }),
+    upstream: NOTHING,
+    audited: null,
+    asOtherUser: async (response) => {
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ success: true, items: [], next_cursor: null });
+    },
+  },
+  libraryItem: {
+    setup: itemAndSubscription,
+    request: (c, variant) => ({
+      path: `/library/${ITEM_KEY}`,
+      query: [],
+      headers: {},
+      subject: variant % 2 ? c.otherUser : c.user,
+    }),
+    succeeded: async (response) => expect(await response.text()).toBe("library item"),
+    upstream: NOTHING,
+    audited: null,
+    asOtherUser: async (response) => {
+      expect(response.status).toBe(402);
+      expect(await bodyOf(response)).toMatchObject({ success: false, error: { code: "payment_required" } });
+    },
+    cache: "private, no-cache",
+  },
+  libraryUpload: {
+    request: (c) => ({
+      path: `/admin/library/${c.key}`,
+      query: [],
+      headers: {
+        "Content-Type": "text/plain; charset=utf-8",
+        "Content-Length": "11",
+        "X-Library-Sku": "EBOOK",
+        "X-Library-Title": "Upload%20notes",
+      },
+      text: "notes here!",
+    }),
+    succeeded: async (response, c) => {
+      expect(await bodyOf(response)).toMatchObject({ success: true, item: { key: c.key } });
+      expect(await (await env.LIBRARY.get(c.key))?.text()).toBe("notes here!");
+    },
+    upstream: NOTHING,
+    audited: { actor: "admin", action: "library_put", target: "library" },
+  },
+};
+
+/**
+ * The route's own credential, for a request about `subject` (a webhook's signature is made over the final
+ * body by the caller). Policies with a choice take it by `variant`: the relay secret as a bearer token or
+ * `X-Relay-Secret`, the admin or the user on the check, with or without a token on the payment links.
+ */
+export async function rightCredential(
+  policy: AuthPolicy,
+  subject: string,
+  variant = 0,
+): Promise<Record<string, string>> {
+  switch (policy) {
+    case "relay-secret":
+      return variant % 2 ? { "X-Relay-Secret": RELAY_SECRET } : { Authorization: `Bearer ${RELAY_SECRET}` };
+    case "chatgpt-token":
+      return { Authorization: `Bearer ${CHATGPT_BEARER_TOKEN}` };
+    case "admin":
+      return { Authorization: `Bearer ${ADMIN_TOKEN}` };
+    case "user-jwt":
+      return { Authorization: `Bearer ${await userJwt(subject)}` };
+    case "admin-or-user-jwt":
+      return { Authorization: `Bearer ${variant % 4 < 2 ? await userJwt(subject) : ADMIN_TOKEN}` };
+    case "optional-user-jwt":
+      return variant % 4 < 2 ? { Authorization: `Bearer ${await userJwt(subject)}` } : {};
+    default:
+      return {};
+  }
+}
+
+/** The URL path and query of a valid request. */
+export function targetOf(request: ValidRequest): string {
+  const search = new URLSearchParams(request.query).toString();
+  return search === "" ? request.path : `${request.path}?${search}`;
+}
+
+/** The body of a valid request as text (JSON serialised), or undefined when it has none. */
+export function bodyTextOf(request: ValidRequest): string | undefined {
+  if (request.text !== undefined) return request.text;
+  return request.body === undefined ? undefined : JSON.stringify(request.body);
+}
