@@ -54,10 +54,14 @@ export default defineConfig({
         },
       },
       {
-        // End-to-end: the relay under `wrangler dev`, driven from Node by the official openai SDK.
+        // End-to-end: the relay under `wrangler dev`, driven from Node by the official openai SDK and the
+        // scripts. One relay, started in the global setup, serves every file (`inject("e2eRelay")`).
         test: {
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],
+          globalSetup: ["./test/e2e/global-setup.ts"],
+          // The files mostly wait for wrangler and workerd (other processes): two at once even on two cores.
+          maxWorkers: 2,
           environment: "node",
           testTimeout: 60_000,
           hookTimeout: 60_000,
