@@ -17,6 +17,7 @@ import {
 const EXPECTED_NOISE = [
   /Network connection lost/,
   /^exception = \S+: disconnected: /,
+  /^NOSENTRY SQLite alarm handler canceled/,
   /Can't read from request stream because client disconnected/,
   /^stack: (?:\S*workerd@\S+ ?)+$/,
   /^Sourcemap for ".*node_modules\/.*" points to missing source files$/,
@@ -91,10 +92,16 @@ export default defineConfig({
         test: { name: "docs", include: ["test/docs/**/*.test.ts"], environment: "node" },
       },
       {
-        // End-to-end: the relay under `wrangler dev`, driven from Node by the official openai SDK.
+        // End-to-end: the relay under `wrangler dev`, driven from Node by the official openai SDK and the
+        // scripts. One relay, started in the global setup, serves every file (`inject("e2eRelay")`).
         test: {
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],
+          globalSetup: ["./test/e2e/global-setup.ts"],
+          // The files mostly wait for wrangler and workerd (other processes): two at once even on two cores,
+          // after the workers project (a project with its own maxWorkers runs in a group of its own).
+          maxWorkers: 2,
+          sequence: { groupOrder: 1 },
           environment: "node",
           testTimeout: 60_000,
           hookTimeout: 60_000,

@@ -1,31 +1,101 @@
 #!/usr/bin/env node
-// `npm start [-- wrangler dev flags]`: serves the relay on http://localhost:8787 with local state.
-// First run: creates .dev.vars from .dev.vars.example with fresh random secrets, so nothing needs configuring.
-import { spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+// `npm start [-- wrangler dev flags]`: serves the relay on http://localhost:8787 with local state, and never
+// asks anything. First run: creates .dev.vars from .dev.vars.example with fresh random secrets. Without an
+// OPENAI_API_KEY in .dev.vars, chat goes to the offline demo upstream (scripts/demo-upstream.mjs).
+import { spawn } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
 import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { DEMO_API_KEY, startDemoUpstream, usesDemoUpstream } from "./demo-upstream.mjs";
+import { createDevVars, DEV_VARS_PATH, readDevVars } from "./dev-vars.mjs";
 
 const root = resolve(import.meta.dirname, "..");
-const devVars = resolve(root, ".dev.vars");
+const wranglerBin = resolve(root, "node_modules/wrangler/bin/wrangler.js");
 
-if (!existsSync(devVars)) {
-  const example = readFileSync(resolve(root, ".dev.vars.example"), "utf8");
-  const filled = example.replace(/=change-me$/gm, () => `=${randomBytes(24).toString("hex")}`);
-  writeFileSync(devVars, filled, { mode: 0o600 });
-  console.log(`Created ${devVars} with fresh random local secrets (RELAY_SECRET and the others).`);
-}
-console.log(`Local secrets: ${devVars} (edit it to set OPENAI_API_KEY, OPENAI_BASE_URL, …).`);
+/** Offline-friendly: no Request.cf download (its failure only prints a warning) and no telemetry prompt. */
+export const OFFLINE_ENV = { CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" };
 
-// Offline-friendly: no Request.cf download (its failure only prints a warning) and no telemetry prompt.
-const env = { CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false", ...process.env };
-const wrangler = (args) => spawnSync("wrangler", args, { cwd: root, stdio: "inherit", env });
-
-const migrations = resolve(root, "migrations");
-if (existsSync(migrations) && readdirSync(migrations).some((file) => file.endsWith(".sql"))) {
-  const applied = wrangler(["d1", "migrations", "apply", "DB", "--local"]);
-  if (applied.status !== 0) process.exit(applied.status ?? 1);
+/** The `wrangler dev` flags that point the relay at the demo upstream; they override .dev.vars and wrangler.jsonc. */
+export function demoVarArgs(demoUrl) {
+  return ["--var", `OPENAI_BASE_URL:${demoUrl}`, "--var", `OPENAI_API_KEY:${DEMO_API_KEY}`];
 }
 
-const dev = wrangler(["dev", ...process.argv.slice(2)]);
-process.exit(dev.status ?? 1);
+/** `--persist-to DIR` of the `wrangler dev` flags, so the migrations go to the state `wrangler dev` will use. */
+export function persistArgs(devArgs) {
+  const index = devArgs.findIndex((arg) => arg === "--persist-to" || arg.startsWith("--persist-to="));
+  if (index === -1) return [];
+  return devArgs[index].includes("=") ? [devArgs[index]] : devArgs.slice(index, index + 2);
+}
+
+/**
+ * Runs wrangler with the same Node and resolves to its exit code. While it runs, SIGINT, SIGTERM and SIGHUP
+ * sent to this process are passed on to it, so it can stop its workerd and free the port.
+ */
+export function runWrangler(args, { env = process.env, stdin = "inherit" } = {}) {
+  const child = spawn(process.execPath, [wranglerBin, ...args], {
+    cwd: root,
+    env: { ...OFFLINE_ENV, ...env },
+    stdio: [stdin, "inherit", "inherit"],
+  });
+  const forward = (signal) => child.kill(signal);
+  const signals = ["SIGINT", "SIGTERM", "SIGHUP"];
+  for (const signal of signals) process.on(signal, forward);
+  return new Promise((done) => {
+    const finish = (code) => {
+      for (const signal of signals) process.off(signal, forward);
+      done(code);
+    };
+    child.once("error", (error) => {
+      console.error(`Could not run wrangler: ${error.message}`);
+      finish(1);
+    });
+    child.once("exit", (code, signal) => finish(code ?? (signal ? 128 + signalNumber(signal) : 1)));
+  });
+}
+
+function signalNumber(signal) {
+  return { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 }[signal] ?? 0;
+}
+
+/**
+ * Applies the D1 migrations to the local database without asking: wrangler confirms only when stdin and
+ * stdout are terminals and CI is unset, and otherwise takes the default answer, yes.
+ */
+export function applyMigrations(extraArgs = [], env = process.env) {
+  return runWrangler(["d1", "migrations", "apply", "DB", "--local", ...extraArgs], {
+    env: { ...env, CI: "true" },
+    stdin: "ignore",
+  });
+}
+
+function hasMigrations() {
+  const migrations = resolve(root, "migrations");
+  return existsSync(migrations) && readdirSync(migrations).some((file) => file.endsWith(".sql"));
+}
+
+async function main() {
+  const devArgs = process.argv.slice(2);
+  if (createDevVars()) {
+    console.log(`Created ${DEV_VARS_PATH} with fresh random local secrets (RELAY_SECRET and the others).`);
+  }
+  console.log(`Local secrets: ${DEV_VARS_PATH} (load them into a shell: set -a; . ./.dev.vars; set +a).`);
+
+  if (hasMigrations()) {
+    const applied = await applyMigrations(persistArgs(devArgs));
+    if (applied !== 0) process.exit(applied);
+  }
+
+  let demo;
+  if (usesDemoUpstream(readDevVars())) {
+    demo = await startDemoUpstream();
+    console.log(
+      `Chat uses the offline demo upstream at ${demo.url} (model "demo"): OPENAI_API_KEY in .dev.vars is empty. ` +
+        "Put a real key there (OPENAI_API_KEY=sk-...) and run npm start again to chat with OpenAI.",
+    );
+  }
+  const code = await runWrangler(["dev", ...(demo ? demoVarArgs(demo.url) : []), ...devArgs]);
+  await demo?.close();
+  process.exit(code);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

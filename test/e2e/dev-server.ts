@@ -20,27 +20,41 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** A running `wrangler dev`: its URL, the pid of the wrangler process, and how to stop it. */
-export type DevServer = { url: string; pid: number; stop(): Promise<void> };
+/** A running `wrangler dev`: its URL, the pid of the wrangler process, its secrets file, and how to stop it. */
+export type DevServer = { url: string; pid: number; envFile: string; stop(): Promise<void> };
+
+/** How to start `wrangler dev` beyond its secrets. */
+export type DevServerOptions = {
+  /** Apply the D1 migrations to the new state folder first. */
+  migrate?: boolean;
+  /** A secrets file to use as it is (such as a generated .dev.vars) instead of one written from `secrets`. */
+  envFile?: string;
+  /** More `wrangler dev` flags, such as `--var NAME:VALUE`. */
+  args?: string[];
+};
 
 /**
  * Starts the relay with `wrangler dev` on 127.0.0.1, with its own secrets file and state folder (so the
  * developer's .dev.vars and .wrangler/state are untouched), and waits until /relay/health answers.
- * With `migrate`, the D1 migrations are applied to that state folder first.
  */
-export async function startDevServer(secrets: Record<string, string>, { migrate = false } = {}): Promise<DevServer> {
+export async function startDevServer(
+  secrets: Record<string, string>,
+  { migrate = false, envFile: givenEnvFile, args = [] }: DevServerOptions = {},
+): Promise<DevServer> {
   const dir = mkdtempSync(join(tmpdir(), "relay-e2e-"));
-  const envFile = join(dir, ".env");
+  const envFile = givenEnvFile ?? join(dir, ".env");
   const state = join(dir, "state");
-  writeFileSync(
-    envFile,
-    Object.entries(secrets)
-      .map(([key, value]) => `${key}=${value}\n`)
-      .join(""),
-  );
+  if (!givenEnvFile) {
+    writeFileSync(
+      envFile,
+      Object.entries(secrets)
+        .map(([key, value]) => `${key}=${value}\n`)
+        .join(""),
+    );
+  }
   if (migrate) {
-    const args = [wranglerBin, "d1", "migrations", "apply", "DB", "--local", "--persist-to", state];
-    execFileSync(process.execPath, args, { cwd: root, env: quietEnv, stdio: "ignore" });
+    const migrateArgs = [wranglerBin, "d1", "migrations", "apply", "DB", "--local", "--persist-to", state];
+    execFileSync(process.execPath, migrateArgs, { cwd: root, env: quietEnv, stdio: "ignore" });
   }
   const [port, inspectorPort] = [await freePort(), await freePort()];
   const child: ChildProcess = spawn(
@@ -51,6 +65,7 @@ export async function startDevServer(secrets: Record<string, string>, { migrate 
       ...["--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort)],
       ...["--env-file", envFile, "--persist-to", state],
       ...["--show-interactive-dev-session=false", "--log-level", "warn"],
+      ...args,
     ],
     { cwd: root, env: quietEnv, stdio: ["ignore", "pipe", "pipe"] },
   );
@@ -63,7 +78,8 @@ export async function startDevServer(secrets: Record<string, string>, { migrate 
     if (child.exitCode === null) {
       const exited = new Promise((done) => child.once("exit", done));
       child.kill("SIGTERM");
-      await Promise.race([exited, new Promise((done) => setTimeout(done, 5000))]);
+      // unref: a pending timer would keep the process (the global setup's: Vitest itself) alive for 5 s.
+      await Promise.race([exited, new Promise((done) => setTimeout(done, 5000).unref())]);
       if (child.exitCode === null) child.kill("SIGKILL");
     }
     rmSync(dir, { recursive: true, force: true });
@@ -71,7 +87,7 @@ export async function startDevServer(secrets: Record<string, string>, { migrate 
   const deadline = Date.now() + 45_000;
   while (Date.now() < deadline && child.exitCode === null) {
     try {
-      if ((await fetch(`${url}/relay/health`)).ok) return { url, pid: child.pid ?? 0, stop };
+      if ((await fetch(`${url}/relay/health`)).ok) return { url, pid: child.pid ?? 0, envFile, stop };
     } catch {
       // not listening yet
     }

@@ -3,11 +3,11 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { adminToken, parseCommand, uploadUrl } from "../../scripts/library-put.mjs";
-import { startDevServer } from "./dev-server";
 
-const ADMIN_TOKEN = "e2e-admin-token";
+const relay = inject("e2eRelay");
+const { ADMIN_TOKEN } = relay.secrets;
 const script = resolve(import.meta.dirname, "../../scripts/library-put.mjs");
 
 describe("scripts/library-put.mjs: the command line", () => {
@@ -67,16 +67,13 @@ describe("scripts/library-put.mjs: the command line", () => {
 });
 
 describe("npm run library:put against wrangler dev", () => {
-  let relay: Awaited<ReturnType<typeof startDevServer>>;
   let dir: string;
 
-  beforeAll(async () => {
-    relay = await startDevServer({ ADMIN_TOKEN });
+  beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), "library-put-"));
   });
 
-  afterAll(async () => {
-    await relay?.stop();
+  afterAll(() => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 

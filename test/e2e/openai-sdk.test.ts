@@ -1,31 +1,11 @@
 import OpenAI, { APIError } from "openai";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startOpenAIStandIn } from "../stand-ins/openai";
-import { startDevServer } from "./dev-server";
+import { describe, expect, inject, it } from "vitest";
 
-const RELAY_SECRET = "e2e-relay-secret";
-const OPENAI_API_KEY = "sk-e2e-upstream-key";
+// The shared relay (test/e2e/global-setup.ts): MAX_TOKENS 300, upstream the OpenAI stand-in's chat-4-50 scenario.
+const relay = inject("e2eRelay");
+const { RELAY_SECRET } = relay.secrets;
 
 describe("the official openai SDK against the relay under wrangler dev", () => {
-  let standIn: Awaited<ReturnType<typeof startOpenAIStandIn>>;
-  let relay: Awaited<ReturnType<typeof startDevServer>>;
-
-  beforeAll(async () => {
-    standIn = await startOpenAIStandIn();
-    relay = await startDevServer({
-      RELAY_SECRET,
-      OPENAI_API_KEY,
-      OPENAI_BASE_URL: `${standIn.url}/s/e2e/chat-4-50/v1`,
-      MAX_TOKENS: "300",
-      RATE_LIMIT_REQUESTS: "100",
-    });
-  });
-
-  afterAll(async () => {
-    await relay?.stop();
-    await standIn?.close();
-  });
-
   const client = (apiKey = RELAY_SECRET) => new OpenAI({ baseURL: `${relay.url}/v1`, apiKey, maxRetries: 0 });
 
   it("returns a whole completion, with the token cap applied upstream", async () => {

@@ -1,19 +1,10 @@
 import { Validator } from "@seriousme/openapi-schema-validator";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDevServer } from "./dev-server";
+import { describe, expect, inject, it } from "vitest";
 
 // ChatGPT Actions imports /openapi.json by URL; this checks the document the running relay serves against
 // the OpenAPI 3.1 JSON Schema (the validator reads its schemas from disk, so it runs here in Node).
 describe("GET /openapi.json under wrangler dev", () => {
-  let relay: Awaited<ReturnType<typeof startDevServer>>;
-
-  beforeAll(async () => {
-    relay = await startDevServer({ RELAY_SECRET: "e2e-relay-secret" });
-  });
-
-  afterAll(async () => {
-    await relay?.stop();
-  });
+  const relay = inject("e2eRelay");
 
   it("is a valid OpenAPI 3.1 document whose server is this deployment", async () => {
     const response = await fetch(`${relay.url}/openapi.json`);

@@ -1,0 +1,58 @@
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+
+const script = resolve(import.meta.dirname, "../../scripts/deploy.mjs");
+
+/**
+ * Runs scripts/deploy.mjs with a fake `wrangler` first on the PATH: it records each call (and whether CI was
+ * set, which is what keeps wrangler from asking) and answers like a remote without the database when told to.
+ */
+function deployWith(firstDeploy: boolean) {
+  const dir = mkdtempSync(join(tmpdir(), "relay-deploy-script-"));
+  const calls = join(dir, "calls.log");
+  const fake = join(dir, "wrangler");
+  writeFileSync(
+    fake,
+    `#!/bin/sh
+echo "$* CI=$CI" >> "${calls}"
+if [ "$1" = d1 ] && [ -n "${firstDeploy ? "first" : ""}" ] && ! grep -q "^deploy" "${calls}"; then
+  echo "✘ [ERROR] Couldn't find a D1 DB with the name or binding 'DB' in your wrangler.toml file." >&2
+  exit 1
+fi
+echo "ok: $*"
+`,
+  );
+  chmodSync(fake, 0o755);
+  const result = spawnSync(process.execPath, [script, "--dry-run"], {
+    env: { ...process.env, PATH: `${dir}:${process.env.PATH}`, CI: "" },
+    encoding: "utf8",
+  });
+  const log = readFileSync(calls, "utf8").trim().split("\n");
+  return { status: result.status, log, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+describe("scripts/deploy.mjs (npm run deploy)", () => {
+  let cleanup = () => {};
+  afterEach(() => cleanup());
+
+  it("applies the migrations first, then deploys, never asking (CI=true)", () => {
+    const run = deployWith(false);
+    cleanup = run.cleanup;
+    expect(run.status).toBe(0);
+    expect(run.log).toEqual(["d1 migrations apply DB --remote CI=true", "deploy --dry-run CI=true"]);
+  });
+
+  it("on the first deploy, when the database does not exist yet, deploys (which creates it) and then migrates", () => {
+    const run = deployWith(true);
+    cleanup = run.cleanup;
+    expect(run.status).toBe(0);
+    expect(run.log).toEqual([
+      "d1 migrations apply DB --remote CI=true",
+      "deploy --dry-run CI=true",
+      "d1 migrations apply DB --remote CI=true",
+    ]);
+  });
+});

@@ -1,0 +1,49 @@
+import type { TestProject } from "vitest/node";
+import { startOpenAIStandIn } from "../stand-ins/openai";
+import { startDevServer } from "./dev-server";
+
+/** The secrets of the shared relay; every e2e file reads them with `inject("e2eRelay")`. */
+export const E2E_SECRETS = {
+  RELAY_SECRET: "e2e-relay-secret",
+  OPENAI_API_KEY: "sk-e2e-upstream-key",
+  MAX_TOKENS: "300",
+  RATE_LIMIT_REQUESTS: "100",
+  ADMIN_TOKEN: "e2e-admin-token",
+  USER_JWT_SECRET: "e2e-user-jwt-secret-0123456789abcdef",
+  STRIPE_WEBHOOK_SECRET: "whsec_e2e_stripe_secret_0123456789",
+  PAYMENT_WEBHOOK_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+};
+
+/** What the e2e files get: the shared relay's URL, its secrets (a .dev.vars-style file too), the stand-in. */
+export type E2eRelay = {
+  url: string;
+  secrets: typeof E2E_SECRETS & { OPENAI_BASE_URL: string };
+  envFile: string;
+  openaiStandIn: string;
+};
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    e2eRelay: E2eRelay;
+  }
+}
+
+/**
+ * Starts one relay under `wrangler dev` for all e2e files (D1 migrated, its own state folder and secrets
+ * file), with the OpenAI stand-in as its upstream: `wrangler dev` takes seconds to start on a small machine.
+ */
+export default async function setup(project: TestProject) {
+  const standIn = await startOpenAIStandIn();
+  const secrets = { ...E2E_SECRETS, OPENAI_BASE_URL: `${standIn.url}/s/e2e/chat-4-50/v1` };
+  try {
+    const relay = await startDevServer(secrets, { migrate: true });
+    project.provide("e2eRelay", { url: relay.url, secrets, envFile: relay.envFile, openaiStandIn: standIn.url });
+    return async () => {
+      await relay.stop();
+      await standIn.close();
+    };
+  } catch (error) {
+    await standIn.close();
+    throw error;
+  }
+}
