@@ -34,6 +34,10 @@ export const invoice = z.object({
   // API versions from 2025-03-31 moved the subscription id here.
   parent: z.object({ subscription_details: z.object({ subscription: stripeId }).nullish() }).nullish(),
   payment_intent: stripeId,
+  // API versions from 2025-03-31 list the invoice's payments here instead of `payment_intent`.
+  payments: z
+    .object({ data: z.array(z.object({ payment: z.object({ payment_intent: stripeId }).nullish() })) })
+    .nullish(),
   lines: z.object({ data: z.array(z.object({ period: z.object({ end: unixSeconds }).nullish() })) }).nullish(),
 });
 

@@ -76,7 +76,11 @@ export async function planStripeEvent(db: D1Database, event: StripeEvent, now: D
         expiresAt: end > 0 ? new Date(end * 1000) : undefined,
       };
       // The invoice's payment intent pays for this subscription: refunding it revokes this one.
-      const refs = [{ kind: "payment_intent" as const, id: parsed.data.payment_intent }];
+      const paidWith = parsed.data.payments?.data.map((entry) => entry.payment?.payment_intent);
+      const refs = [parsed.data.payment_intent, ...(paidWith ?? [])].map((id) => ({
+        kind: "payment_intent" as const,
+        id,
+      }));
       return {
         userId: target.user_id,
         change,

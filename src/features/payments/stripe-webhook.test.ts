@@ -292,6 +292,30 @@ describe("POST /webhooks/stripe: events", () => {
     expect((await rowsOf("subscriptions", user))[0]).toMatchObject({ revoke_reason: "stripe:charge.refunded" });
   });
 
+  it("revokes the subscription when a renewal paid under the 2025 invoice shape (payments list) is refunded", async () => {
+    const user = uniqueId("u");
+    const { event, ids } = checkout(user, { tier: "monthly" });
+    await postStripe(event);
+    const pi = uniqueId("pi");
+    const renewal = stripeEvent(uniqueId("evt"), "invoice.paid", {
+      object: "invoice",
+      parent: { subscription_details: { subscription: ids.sub } },
+      payments: {
+        object: "list",
+        data: [{ object: "invoice_payment", payment: { type: "payment_intent", payment_intent: pi } }],
+      },
+      lines: { data: [{ period: { end: Math.floor(Date.parse("2031-01-01T00:00:00Z") / 1000) } }] },
+    });
+    expect(await (await postStripe(renewal)).json()).toMatchObject({ outcome: "applied" });
+    const refund = stripeEvent(uniqueId("evt"), "charge.refunded", {
+      object: "charge",
+      payment_intent: pi,
+      refunded: true,
+    });
+    expect(await (await postStripe(refund)).json()).toMatchObject({ outcome: "applied" });
+    expect((await rowsOf("subscriptions", user))[0]).toMatchObject({ revoke_reason: "stripe:charge.refunded" });
+  });
+
   it.each([
     [
       "an unpaid checkout",
