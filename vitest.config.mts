@@ -2,6 +2,7 @@ import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import {
   ADMIN_TOKEN,
+  BUDGET_ALERT_WEBHOOK_SECRET,
   CHATGPT_BEARER_TOKEN,
   GITHUB_TOKEN,
   OPENAI_API_KEY,
@@ -69,6 +70,10 @@ export default defineConfig({
                 CHASE_LINK_SKU_EBOOK: "https://pay.test/ebook",
                 CHASE_LINK_SKU_MY_COURSE: "https://pay.test/my-course",
                 PUBLIC_RATE_LIMIT: "1000",
+                // Budget alerts go to the receiver stand-in; a failed delivery is retried at once, not in 30 s.
+                BUDGET_ALERT_WEBHOOK_URL: `${inject("webhookReceiver")}/alerts`,
+                BUDGET_ALERT_WEBHOOK_SECRET,
+                BUDGET_ALERT_RETRY_SECONDS: "0",
                 // test/integration/fuzz.test.ts: the seed and the cases per route (docs/development.md).
                 FUZZ_SEED: process.env.FUZZ_SEED ?? "",
                 FUZZ_RUNS: process.env.FUZZ_RUNS ?? "",
@@ -82,6 +87,7 @@ export default defineConfig({
           name: "workers",
           // One workerd per worker process for all its files, not one per file: every test uses ids of its own.
           isolate: false,
+          maxWorkers: 2,
           include: ["src/**/*.test.ts", "test/integration/**/*.test.ts"],
           globalSetup: ["./test/global-setup.ts"],
           setupFiles: ["./test/apply-migrations.ts"],

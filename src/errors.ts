@@ -99,6 +99,16 @@ export class UpstreamTimeout extends RelayError {
   }
 }
 
+/** 429 because the subject's monthly budget cannot cover the request's worst case; it resets at `resetAt`. */
+export class BudgetExceeded extends RelayError {
+  constructor(resetAt: number, now: number) {
+    const iso = new Date(resetAt).toISOString();
+    super(429, "budget_exceeded", `The monthly budget cannot cover this request; it resets at ${iso}`, {
+      "Retry-After": String(Math.max(1, Math.ceil((resetAt - now) / 1000))),
+    });
+  }
+}
+
 /** 429 because an upstream (GitHub) is rate limiting the relay; `Retry-After` says when to try again. */
 export class UpstreamRateLimited extends RelayError {
   constructor(upstream: string, retryAfterSeconds: number) {

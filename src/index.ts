@@ -7,15 +7,20 @@ import { billing } from "./features/billing/routes";
 import { chat } from "./features/chat/routes";
 import { connector } from "./features/connector/routes";
 import { health } from "./features/health/routes";
+import { keys } from "./features/keys/routes";
 import { entitlements } from "./features/ledger/routes";
 import { library } from "./features/library/routes";
 import { webhooks } from "./features/payments/routes";
 import { trigger } from "./features/trigger/routes";
+import { deliverAlerts } from "./features/usage/alerts";
+import { usage } from "./features/usage/routes";
 import { allowedMethods } from "./lib/allowed-methods";
+import type { BudgetAlert } from "./metering/durable-object";
 import { originPolicy } from "./middleware/origin";
 import { requestContext } from "./middleware/request-context";
 import { assertRoutesDeclared } from "./routes";
 
+export { Meter } from "./metering/durable-object";
 export { RateLimiter } from "./rate-limit/durable-object";
 
 const app = new Hono<AppEnv>();
@@ -33,6 +38,8 @@ app.route("/", billing);
 app.route("/", entitlements);
 app.route("/", webhooks);
 app.route("/", library);
+app.route("/", keys);
+app.route("/", usage);
 assertRoutesDeclared(app.routes);
 
 app.notFound((c) => {
@@ -50,4 +57,10 @@ app.onError((error, c) => {
   return new InternalError().toResponse();
 });
 
-export default app satisfies ExportedHandler<Env>;
+/** The Hono app, for tests that read its routes. */
+export { app };
+
+export default {
+  fetch: app.fetch,
+  queue: deliverAlerts,
+} satisfies ExportedHandler<Env, BudgetAlert>;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import app from "./index";
+import { app } from "./index";
 import { assertRoutesDeclared, ROUTES } from "./routes";
 
 describe("the route table", () => {

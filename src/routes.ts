@@ -3,10 +3,12 @@ import { billingRoutes } from "./features/billing/routes";
 import { chatRoutes } from "./features/chat/routes";
 import { connectorRoutes } from "./features/connector/routes";
 import { healthRoutes } from "./features/health/routes";
+import { keyRoutes } from "./features/keys/routes";
 import { entitlementRoutes } from "./features/ledger/routes";
 import { libraryRoutes } from "./features/library/routes";
 import { webhookRoutes } from "./features/payments/routes";
 import { triggerRoutes } from "./features/trigger/routes";
+import { usageRoutes } from "./features/usage/routes";
 import type { RouteSpec } from "./middleware/guard";
 
 /**
@@ -24,6 +26,8 @@ export const ROUTES = {
   ...entitlementRoutes,
   ...webhookRoutes,
   ...libraryRoutes,
+  ...keyRoutes,
+  ...usageRoutes,
 } as const satisfies Record<string, RouteSpec>;
 
 export type RouteName = keyof typeof ROUTES;

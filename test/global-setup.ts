@@ -2,6 +2,7 @@ import type { TestProject } from "vitest/node";
 import { startGitHubStandIn } from "./stand-ins/github";
 import { startJwksStandIn } from "./stand-ins/jwks";
 import { startOpenAIStandIn } from "./stand-ins/openai";
+import { startWebhookReceiver } from "./stand-ins/webhook-receiver";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -9,6 +10,7 @@ declare module "vitest" {
     githubStandIn: string;
     jwksStandIn: string;
     jwksPrivateKey: Record<string, string>;
+    webhookReceiver: string;
   }
 }
 
@@ -21,7 +23,10 @@ export default async function setup(project: TestProject) {
   const jwks = await startJwksStandIn();
   project.provide("jwksStandIn", jwks.url);
   project.provide("jwksPrivateKey", jwks.privateKey);
+  const receiver = await startWebhookReceiver();
+  project.provide("webhookReceiver", receiver.url);
   return async () => {
+    await receiver.close();
     await openai.close();
     await github.close();
     await jwks.close();

@@ -1,5 +1,9 @@
 import type { Handler, Hono, MiddlewareHandler } from "hono";
+import { createMiddleware } from "hono/factory";
+import * as z from "zod";
 import type { AppEnv } from "../env";
+import { flag, readConfig } from "../lib/config";
+import { chatCredential } from "../lib/credential";
 import { LIMITERS, type RateLimitScope } from "../rate-limit/limits";
 import { limitBody } from "./body-limit";
 import { requireToken } from "./token-auth";
@@ -11,6 +15,7 @@ import { requireToken } from "./token-auth";
 export type AuthPolicy =
   | "none"
   | "relay-secret" // RELAY_SECRET as Bearer or X-Relay-Secret
+  | "chat-credential" // RELAY_SECRET, a relay key (smr_…), or with CHAT_USER_JWT=true a user JWT
   | "chatgpt-token" // CHATGPT_BEARER_TOKEN as Bearer
   | "admin" // ADMIN_TOKEN as Bearer
   | "user-jwt" // a user JWT (USER_JWT_SECRET or USER_JWKS_URL)
@@ -30,8 +35,18 @@ export type RouteSpec = {
 };
 
 /** Policies a shared secret settles; the others are checked by the handler, which has what they need. */
+const relaySecret = requireToken({ secret: "RELAY_SECRET", header: "X-Relay-Secret" });
+const chatUserJwt = z.object({ CHAT_USER_JWT: flag() });
+
+/** RELAY_SECRET here; a relay key or user token is checked by its Meter or the JWT verifier in the handler. */
+const chatToken = createMiddleware<AppEnv>(async function chatToken(c, next) {
+  const credential = chatCredential(c.req.raw.headers, readConfig(c.env, chatUserJwt).CHAT_USER_JWT);
+  return credential.kind === "relay-secret" ? relaySecret(c, next) : next();
+});
+
 const TOKEN_CHECKS: Partial<Record<AuthPolicy, MiddlewareHandler<AppEnv>>> = {
-  "relay-secret": requireToken({ secret: "RELAY_SECRET", header: "X-Relay-Secret" }),
+  "relay-secret": relaySecret,
+  "chat-credential": chatToken,
   "chatgpt-token": requireToken({ secret: "CHATGPT_BEARER_TOKEN" }),
   admin: requireToken({ secret: "ADMIN_TOKEN" }),
 };

@@ -29,12 +29,12 @@ export class RateLimiter extends DurableObject<Env> {
   }
 
   /**
-   * Counts one request against `limit` per `periodMs` and says whether it may pass, and for a refusal whether
-   * it is the first one in `periodMs`.
+   * Counts one request against `limit` per `periodMs` and says whether it may pass (perhaps after waiting up
+   * to `queueMs` for its slot), and for a refusal whether it is the first one in `periodMs`.
    */
-  consume(limit: number, periodMs: number): LimitDecision {
+  consume(limit: number, periodMs: number, queueMs = 0): LimitDecision {
     const now = Date.now();
-    const decision = gcra(this.#tat, now, limit, periodMs);
+    const decision = gcra(this.#tat, now, limit, periodMs, queueMs);
     if (decision.allowed) {
       this.#tat = decision.tat;
       this.#scheduleSave();

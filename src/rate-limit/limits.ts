@@ -1,14 +1,17 @@
 import type { MiddlewareHandler } from "hono";
+import { createMiddleware } from "hono/factory";
 import * as z from "zod";
 import type { AppEnv } from "../env";
-import { integer, readConfig } from "../lib/config";
+import { flag, integer, readConfig } from "../lib/config";
 import { safeEqual } from "../lib/constant-time";
+import { chatCredential } from "../lib/credential";
 import { bearerToken } from "../lib/request";
+import { floodGuard } from "./flood-guard";
 import { rateLimit } from "./middleware";
 
 /** Which exact, Durable-Object-backed limit counts a route's requests (all run before authentication). */
 export type RateLimitScope =
-  | "chat" // RATE_LIMIT_REQUESTS per minute per IP
+  | "chat" // RATE_LIMIT_REQUESTS per minute per IP for RELAY_SECRET; the flood guard for keys and user tokens
   | "connector" // CONNECTOR_RATE_LIMIT per minute for the configured token, else per IP
   | "trigger" // TRIGGER_RATE_LIMIT per minute per IP
   | "public" // PUBLIC_RATE_LIMIT per minute per IP, one bucket for links, check and library
@@ -20,12 +23,30 @@ const limitConfig = z.object({
   CONNECTOR_RATE_LIMIT: integer(60, 1),
   TRIGGER_RATE_LIMIT: integer(10, 1),
   PUBLIC_RATE_LIMIT: integer(60, 1),
+  RATE_LIMIT_QUEUE_MS: integer(0, 0, 60_000),
+  CHAT_USER_JWT: flag(),
 });
 const limits = (env: Env) => readConfig(env, limitConfig);
 
+const chatPerIp = rateLimit({
+  scope: "chat",
+  limit: (c) => limits(c.env).RATE_LIMIT_REQUESTS,
+  queueMs: (c) => limits(c.env).RATE_LIMIT_QUEUE_MS,
+});
+
+/**
+ * Chat: RELAY_SECRET (and anything unrecognised) is limited exactly per client IP; a relay key or user token
+ * meets only the flood guard here, because its own exact limit and budget are checked in one call to its
+ * Meter once the request is read (src/metering/).
+ */
+const chatLimiter = createMiddleware<AppEnv>(async function chatLimiter(c, next) {
+  const credential = chatCredential(c.req.raw.headers, limits(c.env).CHAT_USER_JWT);
+  return credential.kind === "relay-secret" ? chatPerIp(c, next) : floodGuard(c, next);
+});
+
 /** The limiter of each scope. */
 export const LIMITERS: Record<RateLimitScope, MiddlewareHandler<AppEnv>> = {
-  chat: rateLimit({ scope: "chat", limit: (c) => limits(c.env).RATE_LIMIT_REQUESTS }),
+  chat: chatLimiter,
   // Only the configured token gets a bucket of its own: anything else counts against the client's IP, so
   // guessing with a new token on every request is limited like any other guess.
   connector: rateLimit({

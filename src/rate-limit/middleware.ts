@@ -12,6 +12,8 @@ type RateLimitOptions = {
   /** What is counted, for example a token (hashed before use). Default: the client IP. */
   key?: (c: Context<AppEnv>) => string | Promise<string>;
   periodMs?: number;
+  /** How long a request over the limit may wait for its slot instead of being refused (0: never). */
+  queueMs?: (c: Context<AppEnv>) => number;
 };
 
 /**
@@ -19,12 +21,12 @@ type RateLimitOptions = {
  * authentication, so guessing a secret is limited too. Adds the IETF draft `RateLimit-Policy` and
  * `RateLimit` headers (draft-ietf-httpapi-ratelimit-headers) to every answer, and `Retry-After` to a 429.
  */
-export function rateLimit({ scope, limit, key, periodMs = 60_000 }: RateLimitOptions) {
+export function rateLimit({ scope, limit, key, periodMs = 60_000, queueMs }: RateLimitOptions) {
   const windowSeconds = Math.ceil(periodMs / 1000);
   return createMiddleware<AppEnv>(async function rateLimit(c, next) {
     const quota = limit(c);
     const bucket = `${scope}:${key ? await sha256Hex(await key(c)) : c.get("clientIpHash")}`;
-    const decision = await c.env.RATE_LIMITER.getByName(bucket).consume(quota, periodMs);
+    const decision = await c.env.RATE_LIMITER.getByName(bucket).consume(quota, periodMs, queueMs?.(c) ?? 0);
     const headers = {
       "RateLimit-Policy": `"${scope}";q=${quota};w=${windowSeconds}`,
       RateLimit: `"${scope}";r=${decision.remaining};t=${Math.ceil(decision.resetMs / 1000)}`,
@@ -32,6 +34,7 @@ export function rateLimit({ scope, limit, key, periodMs = 60_000 }: RateLimitOpt
     if (!decision.allowed) {
       throw new RateLimited(Math.max(1, Math.ceil(decision.retryAfterMs / 1000)), headers, decision.firstRefusal);
     }
+    if (decision.waitMs > 0) await new Promise((resolve) => setTimeout(resolve, decision.waitMs));
     await next();
     for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
   });

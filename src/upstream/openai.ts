@@ -25,11 +25,16 @@ const PASSED_HEADERS = ["content-type"];
  * a clean 504 or 502 instead of a hang. `onBodyEnd` hears how such a body ended, for the log. An upstream
  * error status passes through with its body, minus the key.
  */
+/** The upstream's answer: a stream to pass on as it arrives, or a whole body already read. */
+export type UpstreamAnswer =
+  | { kind: "stream"; status: number; headers: Headers; body: ReadableStream<Uint8Array> }
+  | { kind: "whole"; status: number; headers: Headers; body: Uint8Array };
+
 export async function postChatCompletion(
   config: OpenAIConfig,
   body: string,
   onBodyEnd: (end: StreamEnd) => void = () => {},
-): Promise<Response> {
+): Promise<UpstreamAnswer> {
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), config.timeoutMs);
   let upstream: Response;
@@ -62,12 +67,14 @@ export async function postChatCompletion(
     if (value !== null) headers.set(name, value);
   }
   const streaming = upstream.ok && (headers.get("content-type")?.startsWith("text/event-stream") ?? false);
-  if (streaming) return new Response(upstream.body, { status: upstream.status, headers });
+  if (streaming && upstream.body) return { kind: "stream", status: upstream.status, headers, body: upstream.body };
 
   const whole = await readWhole(upstream.body, config.timeoutMs, onBodyEnd);
   // Some servers echo the key they were given in an error (OpenAI masks it, others may not).
-  const text = upstream.ok ? whole : new TextDecoder().decode(whole).replaceAll(config.apiKey, "[redacted]");
-  return new Response(text, { status: upstream.status, headers });
+  const bytes = upstream.ok
+    ? whole
+    : new TextEncoder().encode(new TextDecoder().decode(whole).replaceAll(config.apiKey, "[redacted]"));
+  return { kind: "whole", status: upstream.status, headers, body: bytes };
 }
 
 class Stalled extends Error {}

@@ -145,6 +145,26 @@ const EXPECTED: Record<AuthPolicy, Record<Credential, Expectation>> = {
     stripe: E401,
     webhook: E401,
   },
+  // RELAY_SECRET, or a relay key (none here: the keys' own suite covers them); a user JWT only with
+  // CHAT_USER_JWT=true, which this suite leaves off, so it is a wrong relay secret.
+  "chat-credential": {
+    none: E401,
+    wrongBearer: E401,
+    wrongRelayHeader: E401,
+    forgedJwt: E401,
+    algNoneJwt: E401,
+    expiredJwt: E401,
+    wrongStripe: E401,
+    wrongWebhook: E401,
+    relayBearer: OK,
+    relayHeader: OK,
+    chatgpt: E401,
+    admin: E401,
+    userJwt: E401,
+    otherUserJwt: E401,
+    stripe: E401,
+    webhook: E401,
+  },
   "chatgpt-token": {
     none: E401,
     wrongBearer: E401,
@@ -289,10 +309,11 @@ function newCase(): Case {
   return { ...newContext(), openai: openaiScenario("ok"), github: githubScenario("ok") };
 }
 
-/** The request path must be one the route's declaration matches (a wildcard route: any path under it). */
+/** The request path must be one the route's declaration matches (`*` any rest, `:name` one segment). */
 function matchesSpec(spec: RouteSpec, path: string): boolean {
   const { pathname } = new URL(path, "https://relay.test");
-  return spec.path.endsWith("/*") ? pathname.startsWith(spec.path.slice(0, -1)) : pathname === spec.path;
+  const pattern = spec.path.replace(/\*$/, ".*").replace(/:\w+/g, "[^/]+");
+  return new RegExp(`^${pattern}$`).test(pathname);
 }
 
 async function attempt(spec: RouteSpec, example: RouteExample, credential: Credential) {

@@ -6,7 +6,10 @@ import { json, listenOnLoopback, parseRecorded, readBody } from "./http.ts";
  *
  * Each test picks its own scenario through the base URL it gives the relay, so tests running at once never
  * share state: `http://127.0.0.1:PORT/s/<id>/<behaviour>/v1`. Behaviours:
- *   ok              a chat.completion whose content reports the max_tokens it received
+ *   ok              a chat.completion whose content reports the max_tokens it received (usage: 1 + 1 tokens)
+ *   usage-<p>-<c>   like `ok`, reporting usage of p prompt and c completion tokens
+ * Streams follow OpenAI: with `stream_options.include_usage`, every chunk carries `"usage":null` and a last
+ * chunk with `"choices":[]` carries the usage (5 prompt tokens, one completion token per chunk).
  *   chat-<n>-<ms>   like a real server: `ok` for a plain request, `drip-<n>-<ms>` for `stream: true`
  *   drip-<n>-<ms>   `stream: true` answer of n chunks, one every ms milliseconds, then [DONE]
  *   status-<code>   an OpenAI-style error body with that status
@@ -70,25 +73,34 @@ export async function startOpenAIStandIn(port = 0): Promise<{ url: string; close
 }
 
 async function behave(behaviour: string, record: RecordedRequest, req: IncomingMessage, res: ServerResponse) {
-  const body = (record.body ?? {}) as { model?: string; max_tokens?: number; stream?: boolean };
+  const body = (record.body ?? {}) as {
+    model?: string;
+    max_tokens?: number;
+    stream?: boolean;
+    stream_options?: { include_usage?: boolean };
+  };
+  const usage = body.stream_options?.include_usage === true;
   const [kind, a, b] = behaviour.split("-");
   switch (kind) {
     case "chat":
-      if (body.stream) return drip(res, record, body.model ?? "unknown", Number(a ?? 5), Number(b ?? 100), "done");
+      if (body.stream)
+        return drip(res, record, body.model ?? "unknown", Number(a ?? 5), Number(b ?? 100), "done", usage);
       return json(res, 200, completion(body.model ?? "unknown", `max_tokens=${body.max_tokens ?? "none"}`));
     case "ok":
       return json(res, 200, completion(body.model ?? "unknown", `max_tokens=${body.max_tokens ?? "none"}`));
+    case "usage":
+      return json(res, 200, completion(body.model ?? "unknown", "metered", Number(a), Number(b)));
     case "drip":
-      return drip(res, record, body.model ?? "unknown", Number(a ?? 5), Number(b ?? 100), "done");
+      return drip(res, record, body.model ?? "unknown", Number(a ?? 5), Number(b ?? 100), "done", usage);
     case "cut":
-      return drip(res, record, body.model ?? "unknown", Number(a ?? 2), 20, "cut");
+      return drip(res, record, body.model ?? "unknown", Number(a ?? 2), 20, "cut", usage);
     case "stall":
       if (a === "body") {
         res.writeHead(Number(b), { "Content-Type": "application/json" });
         res.write('{"id":"chatcmpl-stand-in",');
         return; // the connection stays open; the relay's idle timeout must end it
       }
-      return drip(res, record, body.model ?? "unknown", Number(a ?? 2), 20, "stall");
+      return drip(res, record, body.model ?? "unknown", Number(a ?? 2), 20, "stall", usage);
     case "slow":
       await new Promise((resolve) => setTimeout(resolve, Number(a ?? 1000)));
       if (res.destroyed) return;
@@ -121,16 +133,23 @@ async function flood(res: ServerResponse, contentType: string, filler: string, e
   if (!res.destroyed) res.end(end);
 }
 
-function completion(model: string, content: string) {
+function completion(model: string, content: string, promptTokens = 1, completionTokens = 1) {
   return {
     id: "chatcmpl-stand-in",
     object: "chat.completion",
     created: Math.floor(Date.now() / 1000),
     model,
     choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop", logprobs: null }],
-    usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+    usage: {
+      prompt_tokens: promptTokens,
+      completion_tokens: completionTokens,
+      total_tokens: promptTokens + completionTokens,
+    },
   };
 }
+
+/** The `created` of every streamed chunk: fixed, so that two streams of the same answer are equal byte for byte. */
+const CREATED = 1_700_000_000;
 
 async function drip(
   res: ServerResponse,
@@ -139,24 +158,15 @@ async function drip(
   count: number,
   everyMs: number,
   end: "done" | "cut" | "stall",
+  usage = false,
 ) {
   res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-cache", Connection: "keep-alive" });
+  const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
+    `data: ${JSON.stringify({ id: "chatcmpl-stand-in", object: "chat.completion.chunk", created: CREATED, model, choices, ...(usage ? { usage: null } : {}), ...extra })}\n\n`;
   for (let i = 0; i < count; i++) {
     if (res.destroyed) return;
-    const chunk = {
-      id: "chatcmpl-stand-in",
-      object: "chat.completion.chunk",
-      created: Math.floor(Date.now() / 1000),
-      model,
-      choices: [
-        {
-          index: 0,
-          delta: i === 0 ? { role: "assistant", content: `chunk${i}` } : { content: ` chunk${i}` },
-          finish_reason: null,
-        },
-      ],
-    };
-    res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+    const delta = i === 0 ? { role: "assistant", content: `chunk${i}` } : { content: ` chunk${i}` };
+    res.write(chunk([{ index: 0, delta, finish_reason: null }]));
     record.chunks_sent++;
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
@@ -165,12 +175,8 @@ async function drip(
     return;
   }
   if (end === "stall") return; // the connection stays open; the relay's idle timeout must end it
-  const last = {
-    id: "chatcmpl-stand-in",
-    object: "chat.completion.chunk",
-    created: 0,
-    model,
-    choices: [{ index: 0, delta: {}, finish_reason: "stop" }],
-  };
-  res.end(`data: ${JSON.stringify(last)}\n\ndata: [DONE]\n\n`);
+  const last = chunk([{ index: 0, delta: {}, finish_reason: "stop" }]);
+  const totals = { prompt_tokens: 5, completion_tokens: count, total_tokens: 5 + count };
+  const usageChunk = usage ? chunk([], { usage: totals }) : "";
+  res.end(`${last}${usageChunk}data: [DONE]\n\n`);
 }

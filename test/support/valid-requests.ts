@@ -7,7 +7,7 @@ import type { FuzzJson } from "../fuzz/values";
 import { ADMIN_TOKEN, CHATGPT_BEARER_TOKEN, RELAY_SECRET } from "../secrets";
 import { grant, postStripe, stripeEvent, userJwt } from "./ledger";
 import { FAR, stored } from "./library";
-import { uniqueId } from "./relay";
+import { relay, uniqueId, uniqueIp } from "./relay";
 
 /**
  * One valid request per route of ROUTES: the table the auth matrix, the security-header suite and the fuzzer
@@ -127,6 +127,36 @@ const connector = (path: string, body: Record<string, FuzzJson>, action: string 
   upstream: { openai: 0, github: 1 },
   audited: action === null ? null : { actor: "chatgpt", action, target: "unknown" },
 });
+
+/** A relay key to create: a plain one, or one with every limit. */
+function keyBody(user: string, variant: number): FuzzJson {
+  if (variant % 2) return { name: `key of ${user}` };
+  return {
+    name: `key of ${user}`,
+    scopes: ["chat"],
+    models: ["gpt-4o-mini"],
+    monthly_token_budget: 100_000,
+    rate_limit_per_minute: 30,
+  };
+}
+
+// The relay keys the revoke route's requests name, by the context's user.
+const keysOf = new Map<string, string>();
+
+/** Creates a relay key through the admin route and returns its id. */
+async function createdKey(name: string): Promise<string> {
+  const response = await relay("/admin/keys", {
+    method: "POST",
+    headers: {
+      "Content-Type": "application/json",
+      Authorization: `Bearer ${ADMIN_TOKEN}`,
+      "CF-Connecting-IP": uniqueIp(),
+    },
+    body: JSON.stringify({ name }),
+  });
+  expect(response.status).toBe(201);
+  return ((await response.json()) as { key: { id: string } }).key.id;
+}
 
 /** A Stripe subscription and payment intent the ledger knows for `c.user`, named after the user. */
 async function knownStripeSubscription(c: RequestContext): Promise<void> {
@@ -426,6 +456,63 @@ export const VALID_REQUESTS: Record<RouteName, RouteExample> = {
     },
     cache: "private, no-cache",
   },
+  models: {
+    request: () => ({ path: "/v1/models", query: [], headers: {} }),
+    succeeded: async (response) =>
+      expect(await bodyOf(response)).toMatchObject({ object: "list", data: expect.any(Array) }),
+    upstream: NOTHING,
+    audited: null,
+  },
+  createKey: {
+    request: (c, variant) => ({
+      path: "/admin/keys",
+      query: [],
+      headers: JSON_TYPE,
+      body: keyBody(c.user, variant),
+    }),
+    succeeded: async (response) => {
+      expect(response.status).toBe(201);
+      expect(await bodyOf(response)).toMatchObject({ success: true, secret: expect.stringMatching(/^smr_/) });
+    },
+    upstream: NOTHING,
+    audited: null,
+  },
+  listKeys: {
+    request: () => ({ path: "/admin/keys", query: [], headers: {} }),
+    succeeded: async (response) =>
+      expect(await bodyOf(response)).toMatchObject({ success: true, keys: expect.any(Array) }),
+    upstream: NOTHING,
+    audited: null,
+  },
+  revokeKey: {
+    setup: async (c) => {
+      keysOf.set(c.user, await createdKey(c.user));
+    },
+    request: (c) => ({
+      path: `/admin/keys/${keysOf.get(c.user) ?? "key_0000000000000000"}/revoke`,
+      query: [],
+      headers: {},
+    }),
+    succeeded: async (response) =>
+      expect(await bodyOf(response)).toMatchObject({ success: true, key: { revoked_at: expect.any(String) } }),
+    upstream: NOTHING,
+    audited: null,
+  },
+  usage: {
+    request: (_, variant) => ({
+      path: "/admin/usage",
+      query: [
+        ["from", "2026-01-01"],
+        ["to", "2026-12-31"],
+        ["group_by", ["day", "subject", "model"][variant % 3] as string],
+      ],
+      headers: {},
+    }),
+    succeeded: async (response) =>
+      expect(await bodyOf(response)).toMatchObject({ success: true, rows: expect.any(Array) }),
+    upstream: NOTHING,
+    audited: null,
+  },
   libraryUpload: {
     request: (c) => ({
       path: `/admin/library/${c.key}`,
@@ -459,6 +546,7 @@ export async function rightCredential(
 ): Promise<Record<string, string>> {
   switch (policy) {
     case "relay-secret":
+    case "chat-credential":
       return variant % 2 ? { "X-Relay-Secret": RELAY_SECRET } : { Authorization: `Bearer ${RELAY_SECRET}` };
     case "chatgpt-token":
       return { Authorization: `Bearer ${CHATGPT_BEARER_TOKEN}` };

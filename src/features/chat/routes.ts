@@ -1,47 +1,131 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import type { AppEnv } from "../../env";
+import { InvalidRequest } from "../../errors";
 import { readConfig } from "../../lib/config";
+import { chatCredential } from "../../lib/credential";
 import { readJson } from "../../lib/request";
 import { type StreamEnd, watchStream } from "../../lib/watch-stream";
+import { recordUsage } from "../../metering/client";
+import { priceOf, promptEstimate, reservation } from "../../metering/prices";
+import type { Usage } from "../../metering/state";
 import { mount, type RouteSpec } from "../../middleware/guard";
 import { MAX_UPSTREAM_BODY_BYTES, postChatCompletion } from "../../upstream/openai";
+import { admitCaller, type Caller, relaySecretAccess } from "./caller";
+import { listModels } from "./models";
 import { prepareChatRequest } from "./prepare";
-import { chatConfig, chatRequest } from "./schema";
+import { chatConfig, chatRequest, type MeteringConfig, meteringConfig } from "./schema";
+import { usageOf, usageOfBody, usageStream } from "./usage";
 
-/** The LLM relay: the original's path and the OpenAI SDK's path answer the same way. */
+const chatRoute = (path: string): RouteSpec => ({
+  method: "POST",
+  path,
+  auth: "chat-credential",
+  rateLimit: "chat",
+  body: "json",
+});
+
+/** The LLM relay: the original's path and the OpenAI SDK's paths answer the same way. */
 export const chatRoutes = {
-  chat: { method: "POST", path: "/relay/openai/chat", auth: "relay-secret", rateLimit: "chat", body: "json" },
-  chatCompletions: {
-    method: "POST",
-    path: "/v1/chat/completions",
-    auth: "relay-secret",
-    rateLimit: "chat",
-    body: "json",
-  },
+  chat: chatRoute("/relay/openai/chat"),
+  chatCompletions: chatRoute("/v1/chat/completions"),
+  models: { method: "GET", path: "/v1/models", auth: "chat-credential", rateLimit: "chat", body: null },
 } as const satisfies Record<string, RouteSpec>;
 
 export const chat = new Hono<AppEnv>();
 
-for (const spec of Object.values(chatRoutes)) {
+/** Where a request's usage goes: its admission at the Meter, or RELAY_SECRET's batched report. */
+function usageRecorder(c: Context<AppEnv>, caller: Caller, metering: MeteringConfig) {
+  return (used: Usage) => {
+    if (caller.admission) caller.admission.settle(used);
+    else {
+      const limits = { perMinute: metering.RATE_LIMIT_REQUESTS, budget: {}, queueMs: 0 };
+      recordUsage(caller.subject, used, limits, relaySecretAccess(c));
+    }
+  };
+}
+
+for (const spec of [chatRoutes.chat, chatRoutes.chatCompletions]) {
   mount(chat, spec, async (c) => {
     const config = readConfig(c.env, chatConfig);
+    const metering = readConfig(c.env, meteringConfig);
     const request = prepareChatRequest(await readJson(c.req.raw, chatRequest), config);
+    const model = request.model as string;
+    const price = priceOf(metering.MODEL_PRICES, model);
+    const promptTokens = promptEstimate(request);
+    const maxOutput = (request.max_completion_tokens ?? request.max_tokens ?? config.MAX_TOKENS) * (request.n ?? 1);
+    const need = reservation(promptTokens, maxOutput, price);
+    const credential = chatCredential(c.req.raw.headers, metering.CHAT_USER_JWT);
+    const caller = await admitCaller(c, credential, need, metering);
+    const { admission } = caller;
+    if (admission?.key?.models && !admission.key.models.includes(model)) {
+      admission.release();
+      throw new InvalidRequest(`model: "${model}" is not one of this relay key's models`, "model_not_allowed");
+    }
+    if (admission?.costBudgeted && price === undefined) {
+      admission.release();
+      throw new InvalidRequest(
+        `model: "${model}" has no price in MODEL_PRICES to meter a cost budget`,
+        "model_not_priced",
+      );
+    }
+    if (admission && admission.waitMs > 0) await new Promise((resolve) => setTimeout(resolve, admission.waitMs));
+
     const log = c.get("log");
-    log.set({ model: request.model, stream: request.stream === true });
+    log.set({ model, stream: request.stream === true, caller: credential.kind });
+    const record = usageRecorder(c, caller, metering);
+    const none: Usage = { model, promptTokens: 0, completionTokens: 0, micros: 0 };
+    // A request whose usage never arrives is charged its reservation.
+    const reserved: Usage = { model, promptTokens, completionTokens: maxOutput, micros: need.micros };
+    const clientAsked = request.stream_options?.include_usage === true;
+    // The relay always asks for usage on a stream; what the client did not ask for is removed again.
+    const sent = request.stream
+      ? { ...request, stream_options: { ...request.stream_options, include_usage: true } }
+      : request;
     const reportEnd = (end: StreamEnd) => {
       if (end !== "complete") log.event(end === "client_cancelled" ? "info" : "warn", `chat answer ended: ${end}`);
     };
-    const upstream = await postChatCompletion(
-      { baseUrl: config.OPENAI_BASE_URL, apiKey: config.OPENAI_API_KEY, timeoutMs: config.OPENAI_TIMEOUT_MS },
-      JSON.stringify(request),
-      reportEnd,
-    );
+    let upstream: Awaited<ReturnType<typeof postChatCompletion>>;
+    try {
+      upstream = await postChatCompletion(
+        { baseUrl: config.OPENAI_BASE_URL, apiKey: config.OPENAI_API_KEY, timeoutMs: config.OPENAI_TIMEOUT_MS },
+        JSON.stringify(sent),
+        reportEnd,
+      );
+    } catch (error) {
+      // Nothing reached the model, or nothing came back to bill: the request is counted, its tokens are not.
+      record(none);
+      throw error;
+    }
     log.set({ upstream_status: upstream.status });
-    // Only a stream is watched chunk by chunk here: any other answer was read whole, under the same limits.
-    const streaming = upstream.headers.get("Content-Type")?.startsWith("text/event-stream") ?? false;
-    if (!upstream.body || !streaming) return upstream;
+    if (upstream.kind === "whole") {
+      record(upstream.status < 300 ? (usageOfBody(upstream.body, model, price) ?? reserved) : none);
+      return new Response(upstream.body, { status: upstream.status, headers: upstream.headers });
+    }
     // OPENAI_TIMEOUT_MS bounds the wait for the headers and, here, every silence between two chunks.
-    const body = watchStream(upstream.body, config.OPENAI_TIMEOUT_MS, MAX_UPSTREAM_BODY_BYTES, reportEnd);
-    return new Response(body, upstream);
+    let reported: Usage | undefined;
+    let recorded = false;
+    const recordOnce = () => {
+      if (recorded) return;
+      recorded = true;
+      record(reported ?? reserved);
+    };
+    const body = watchStream(upstream.body, config.OPENAI_TIMEOUT_MS, MAX_UPSTREAM_BODY_BYTES, (end) => {
+      reportEnd(end);
+      if (end !== "complete") return recordOnce();
+      // The last events are still on their way through the usage watcher; a client that leaves right now
+      // would stop them there, so the usage is recorded a moment later in any case.
+      c.executionCtx.waitUntil(new Promise((resolve) => setTimeout(resolve, 1000)).then(recordOnce));
+    }).pipeThrough(
+      usageStream(
+        clientAsked,
+        (usage) => {
+          reported = usageOf(usage, model, price);
+        },
+        recordOnce,
+      ),
+    );
+    return new Response(body, { status: upstream.status, headers: upstream.headers });
   });
 }
+
+mount(chat, chatRoutes.models, (c) => listModels(c));

@@ -1,5 +1,7 @@
 import * as z from "zod";
-import { decimal, integer, list, required, text, url } from "../../lib/config";
+import { decimal, flag, integer, list, required, text, url } from "../../lib/config";
+import { modelPrices } from "../../metering/prices";
+import { tier } from "../ledger/schema";
 
 /** The LLM relay's variables (docs/api.md, "Configuration"). */
 export const chatConfig = z.object({
@@ -12,6 +14,25 @@ export const chatConfig = z.object({
   ALLOWED_MODELS: list(),
 });
 export type ChatConfig = z.output<typeof chatConfig>;
+
+/** `monthly=500000,yearly=600000`: each tier's monthly token budget; a tier left out has none. */
+const tierBudgets = z.preprocess(
+  (value) =>
+    typeof value === "string" && value.trim() !== ""
+      ? Object.fromEntries(value.split(",").map((pair) => pair.split("=").map((part) => part.trim())))
+      : {},
+  z.partialRecord(tier, z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER)),
+);
+
+/** The metering variables (docs/metering.md). */
+export const meteringConfig = z.object({
+  RATE_LIMIT_REQUESTS: integer(10, 1),
+  RATE_LIMIT_QUEUE_MS: integer(0, 0, 60_000),
+  CHAT_USER_JWT: flag(),
+  TIER_TOKEN_BUDGETS: tierBudgets,
+  MODEL_PRICES: modelPrices,
+});
+export type MeteringConfig = z.output<typeof meteringConfig>;
 
 const tokenCount = z.number().int().positive().max(Number.MAX_SAFE_INTEGER).nullish();
 const penalty = z.number().min(-2).max(2).nullish();

@@ -33,7 +33,12 @@ export function mayRead(entitlements: Entitlements, requirement: Requirement): b
  * The answer for an item the user may not read, or that does not exist (`requirement` undefined). A missing
  * item gets the same 402 as a subscribers-only item, so an unentitled caller cannot tell them apart.
  */
-export function paymentRequired(env: Env, requirement: Requirement | undefined, userId: string): PaymentRequired {
+export function paymentRequired(
+  env: Env,
+  requirement: Requirement | undefined,
+  userId: string,
+  message?: string,
+): PaymentRequired {
   const billingLinks = tierSchema.options.flatMap((tier) => {
     const variable = tierVariable(tier);
     const link = readLink(env, variable);
@@ -41,11 +46,12 @@ export function paymentRequired(env: Env, requirement: Requirement | undefined, 
   });
   const sku = requirement?.sku ?? null;
   const storeLink = sku === null ? undefined : readLink(env, skuVariable(sku));
-  const message =
-    sku === null
+  const why =
+    message ??
+    (sku === null
       ? "An active subscription is required to read this item"
-      : `An active subscription or the purchase of ${sku} is required to read this item`;
-  return new PaymentRequired(message, {
+      : `An active subscription or the purchase of ${sku} is required to read this item`);
+  return new PaymentRequired(why, {
     billing_links: billingLinks,
     store_link:
       sku === null || storeLink === undefined

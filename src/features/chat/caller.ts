@@ -1,0 +1,130 @@
+import type { Context } from "hono";
+import type { AppEnv } from "../../env";
+import { BudgetExceeded, Forbidden, RateLimited, Unauthorized } from "../../errors";
+import type { ChatCredential } from "../../lib/credential";
+import { type Admission, admit, type MeterAccess, MeterRefused } from "../../metering/client";
+import type { Limits, Money } from "../../metering/state";
+import { keyMeter } from "../keys/routes";
+import { hashSecret, keyIdOf } from "../keys/secret";
+import { findKey } from "../keys/store";
+import { readEntitlements } from "../ledger/read";
+import { ledgerOf } from "../ledger/routes";
+import { userOfToken } from "../ledger/user";
+import { paymentRequired } from "../library/access";
+import type { MeteringConfig } from "./schema";
+
+/** Who is asking, and what the Meter admitted (null for RELAY_SECRET, which is limited per IP). */
+export type Caller = { subject: string; admission: Admission | null };
+
+/** The subject RELAY_SECRET's usage is metered as. */
+export const RELAY_SECRET_SUBJECT = "relay-secret";
+
+function accessOf(c: Context<AppEnv>, subject: string): MeterAccess {
+  return {
+    meter: () => c.env.METER.getByName(subject),
+    waitUntil: (promise) => c.executionCtx.waitUntil(promise),
+  };
+}
+
+/** The refusal a Meter's answer stands for. */
+function refusalOf(error: MeterRefused, now: number): Error {
+  const { refusal } = error;
+  switch (refusal.refused) {
+    case "rate_limited":
+      return new RateLimited(Math.max(1, Math.ceil(refusal.retryAfterMs / 1000)), {
+        "RateLimit-Policy": `"subject";q=${refusal.perMinute};w=60`,
+      });
+    case "budget_exceeded":
+      return new BudgetExceeded(refusal.resetAt, now);
+    default:
+      return new Unauthorized();
+  }
+}
+
+async function admitted(run: () => Promise<Admission>, now: number): Promise<Admission> {
+  try {
+    return await run();
+  } catch (error) {
+    throw error instanceof MeterRefused ? refusalOf(error, now) : error;
+  }
+}
+
+/**
+ * Admits a relay key's request: its Meter checks the secret, revocation, expiry, rate and budget in one call
+ * (none while this isolate holds a lease). A key whose Meter lost its configuration is configured again
+ * from D1, once.
+ */
+async function admitKey(c: Context<AppEnv>, secret: string, need: Money, limits: Limits): Promise<Caller> {
+  const id = keyIdOf(secret);
+  if (id === undefined) throw new Unauthorized();
+  const subject = `key:${id}`;
+  const secretHash = await hashSecret(secret);
+  const run = () => admit(subject, need, limits, accessOf(c, subject), secretHash);
+  const now = Date.now();
+  let admission: Admission;
+  try {
+    admission = await run();
+  } catch (error) {
+    if (!(error instanceof MeterRefused) || error.refusal.refused !== "unconfigured")
+      throw refusalOf(error as MeterRefused, now);
+    const key = await findKey(c.env.DB, id);
+    if (!key) throw new Unauthorized();
+    await keyMeter(c.env, id).configure(subject, key.config);
+    admission = await admitted(run, now);
+  }
+  if (!admission.key?.scopes.includes("chat")) {
+    admission.release();
+    throw new Forbidden("This relay key may not chat (scope chat)", "scope_not_allowed");
+  }
+  return { subject, admission };
+}
+
+/**
+ * Admits a signed-in user's request (CHAT_USER_JWT=true): an active subscription is required (else 402 with
+ * the links that grant one), and its tier's TIER_TOKEN_BUDGETS entry is the monthly token budget.
+ */
+async function admitUser(
+  c: Context<AppEnv>,
+  token: string,
+  need: Money,
+  limits: Limits,
+  config: MeteringConfig,
+): Promise<Caller> {
+  const now = new Date();
+  const user = await userOfToken(c.env, token, now);
+  const entitlements = await readEntitlements(ledgerOf(c.env), user, now);
+  const tier = entitlements.subscription?.status === "active" ? entitlements.subscription.tier : undefined;
+  if (tier === undefined)
+    throw paymentRequired(c.env, undefined, user.id, "An active subscription is required to chat");
+  const tokens = config.TIER_TOKEN_BUDGETS[tier as keyof MeteringConfig["TIER_TOKEN_BUDGETS"]];
+  const budget = tokens === undefined ? {} : { tokens };
+  const subject = `user:${user.id}`;
+  const admission = await admitted(
+    () => admit(subject, need, { ...limits, budget }, accessOf(c, subject)),
+    now.getTime(),
+  );
+  return { subject, admission };
+}
+
+/** Identifies and admits the caller of a chat request that needs `need` at most. */
+export async function admitCaller(
+  c: Context<AppEnv>,
+  credential: ChatCredential,
+  need: Money,
+  config: MeteringConfig,
+): Promise<Caller> {
+  const limits: Limits = { perMinute: config.RATE_LIMIT_REQUESTS, budget: {}, queueMs: config.RATE_LIMIT_QUEUE_MS };
+  switch (credential.kind) {
+    case "key":
+      return admitKey(c, credential.secret, need, limits);
+    case "user":
+      return admitUser(c, credential.token, need, limits, config);
+    case "relay-secret":
+      return { subject: RELAY_SECRET_SUBJECT, admission: null };
+  }
+}
+
+/** Where RELAY_SECRET's usage is reported. */
+export function relaySecretAccess(c: Context<AppEnv>): MeterAccess {
+  return accessOf(c, RELAY_SECRET_SUBJECT);
+}

@@ -1,0 +1,341 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { ADMIN_TOKEN, RELAY_SECRET } from "../../../test/secrets";
+import { chatWith, createKey, eventually, meterOf } from "../../../test/support/keys";
+import { grant, userJwt } from "../../../test/support/ledger";
+import { FAR } from "../../../test/support/library";
+import { errorBody, openaiScenario, relay, uniqueId, uniqueIp } from "../../../test/support/relay";
+import { promptEstimate } from "../../metering/prices";
+
+const hello = { messages: [{ role: "user", content: "Hello" }] };
+
+async function usageRows(query: string) {
+  const response = await relay(`/admin/usage?${query}`, {
+    headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, "CF-Connecting-IP": uniqueIp() },
+  });
+  return ((await response.json()) as { rows: Array<Record<string, unknown>> }).rows;
+}
+
+function today(): string {
+  return new Date().toISOString().slice(0, 10);
+}
+
+describe("chat with a relay key", () => {
+  it("answers the key as a bearer token or X-Relay-Secret, sending only the relay's own key upstream", async () => {
+    const upstream = openaiScenario("ok");
+    const { secret } = await createKey();
+    const vars = { OPENAI_BASE_URL: upstream.baseUrl };
+    expect((await chatWith(secret, hello, vars)).status).toBe(200);
+    const viaHeader = await relay(
+      "/relay/openai/chat",
+      {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-Relay-Secret": secret, "CF-Connecting-IP": uniqueIp() },
+        body: JSON.stringify(hello),
+      },
+      vars,
+    );
+    expect(viaHeader.status).toBe(200);
+    const received = await upstream.received();
+    expect(received).toHaveLength(2);
+    expect(JSON.stringify(received.map((r) => r.headers))).not.toContain(secret);
+  });
+
+  it.each([
+    ["a wrong secret for an existing key", async () => `${(await createKey()).secret.slice(0, -1)}A`],
+    ["a key that was never created", async () => `smr_0123456789abcdef_${"A".repeat(43)}`],
+    ["a malformed key", async () => "smr_nope"],
+  ])("refuses %s with 401 and sends nothing", async (_, secret) => {
+    const upstream = openaiScenario("ok");
+    const response = await chatWith(await secret(), hello, { OPENAI_BASE_URL: upstream.baseUrl });
+    expect(response.status).toBe(401);
+    expect(await response.json()).toEqual(errorBody("unauthorized", "Missing or invalid credentials"));
+    expect(await upstream.received()).toEqual([]);
+  });
+
+  it("narrows the models: the key's list within ALLOWED_MODELS", async () => {
+    const upstream = openaiScenario("ok");
+    const { secret } = await createKey({ models: ["gpt-4o-mini"] });
+    const vars = { OPENAI_BASE_URL: upstream.baseUrl, ALLOWED_MODELS: "gpt-4o-mini,gpt-4o" };
+    const refused = await chatWith(secret, { ...hello, model: "gpt-4o" }, vars);
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toEqual(
+      errorBody("model_not_allowed", 'model: "gpt-4o" is not one of this relay key\'s models'),
+    );
+    expect((await chatWith(secret, { ...hello, model: "gpt-4o-mini" }, vars)).status).toBe(200);
+    expect(await upstream.received()).toHaveLength(1);
+  });
+
+  it("refuses a key without the chat scope with 403", async () => {
+    const { secret } = await createKey({ scopes: ["trigger"] });
+    const response = await chatWith(secret, hello);
+    expect(response.status).toBe(403);
+    expect(await response.json()).toEqual(errorBody("scope_not_allowed"));
+  });
+
+  it("uses the key's own per-minute limit instead of the per-IP one", async () => {
+    const { secret } = await createKey({ rate_limit_per_minute: 2 });
+    const vars = { RATE_LIMIT_REQUESTS: "1" };
+    const ip = uniqueIp();
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push(await chatWith(secret, hello, vars, { "CF-Connecting-IP": ip }));
+    expect(statuses.map((r) => r.status)).toEqual([200, 200, 429]);
+    const limited = statuses[2] as Response;
+    expect(limited.headers.get("RateLimit-Policy")).toBe('"subject";q=2;w=60');
+    expect(Number(limited.headers.get("Retry-After"))).toBeGreaterThan(0);
+    expect(await limited.json()).toEqual(errorBody("rate_limited"));
+  });
+
+  it("refuses a key past its expires_at", async () => {
+    const { id, secret } = await createKey({ expires_at: new Date(Date.now() + 60_000).toISOString() });
+    await env.DB.prepare("UPDATE relay_keys SET expires_at = ? WHERE id = ?")
+      .bind("2000-01-01T00:00:00.000Z", id)
+      .run();
+    const row = await env.DB.prepare("SELECT * FROM relay_keys WHERE id = ?").bind(id).first<Record<string, string>>();
+    await env.METER.getByName(`key:${id}`).configure(`key:${id}`, {
+      secretHash: row?.secret_hash as string,
+      scopes: ["chat"],
+      models: null,
+      userId: null,
+      budget: {},
+      perMinute: null,
+      expiresAt: "2000-01-01T00:00:00.000Z",
+      revokedAt: null,
+    });
+    expect((await chatWith(secret, hello)).status).toBe(401);
+  });
+});
+
+describe("budgets: spend never passes a budget, however many requests race", () => {
+  it("admits exactly the 10 of 50 concurrent requests whose worst case fits", async () => {
+    const upstream = openaiScenario("usage-20-30");
+    const request = { ...hello, max_tokens: 100 };
+    const worstCase = promptEstimate(request) + 100;
+    const { id, secret } = await createKey({ monthly_token_budget: 10 * worstCase });
+    const vars = { OPENAI_BASE_URL: upstream.baseUrl };
+    const responses = await Promise.all(Array.from({ length: 50 }, () => chatWith(secret, request, vars)));
+    const statuses = responses.map((r) => r.status).sort();
+    expect(statuses).toEqual([...Array(10).fill(200), ...Array(40).fill(429)]);
+    const refused = responses.find((r) => r.status === 429) as Response;
+    expect(await refused.json()).toEqual(errorBody("budget_exceeded"));
+    expect(Number(refused.headers.get("Retry-After"))).toBeGreaterThan(0);
+    expect(await upstream.received()).toHaveLength(10);
+    // What was spent is what the upstream reported: 10 × (20 + 30) tokens, never more than the budget.
+    await eventually(async () => {
+      const meter = await meterOf(`key:${id}`);
+      expect(meter?.committed.tokens).toBe(500);
+      expect(meter?.reserved.tokens).toBe(0);
+    });
+  });
+
+  it("charges a stream that is cut before its usage arrives its whole reservation", async () => {
+    const upstream = openaiScenario("cut-2");
+    const request = { ...hello, max_tokens: 50, stream: true };
+    const { id, secret } = await createKey({ monthly_token_budget: 1_000_000 });
+    const response = await chatWith(secret, request, { OPENAI_BASE_URL: upstream.baseUrl });
+    await response.text().catch(() => "");
+    await eventually(async () => {
+      expect((await meterOf(`key:${id}`))?.committed.tokens).toBe(promptEstimate(request) + 50);
+    });
+  });
+
+  it("refuses a model without a price when the key has a cost budget", async () => {
+    const { secret } = await createKey({ monthly_cost_budget_usd: 1 });
+    const response = await chatWith(secret, { ...hello, model: "mystery-model" });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual(errorBody("model_not_priced"));
+  });
+});
+
+describe("usage: always asked for upstream, given to the client only when it asked", () => {
+  async function streamed(body: Record<string, unknown>, credential: string) {
+    const upstream = openaiScenario("drip-3-5");
+    const response = await chatWith(
+      credential,
+      { ...hello, stream: true, ...body },
+      { OPENAI_BASE_URL: upstream.baseUrl },
+    );
+    const text = await response.text();
+    const [received] = await upstream.received();
+    return { text, received };
+  }
+
+  /** What the stand-in (speaking OpenAI's format) sends for this request, asked directly. */
+  async function direct(body: Record<string, unknown>) {
+    const upstream = openaiScenario("drip-3-5");
+    const response = await fetch(`${upstream.baseUrl}/chat/completions`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ ...hello, model: "gpt-4o-mini", stream: true, ...body }),
+    });
+    return response.text();
+  }
+
+  it("removes the usage chunk and the usage fields when the client did not ask: exactly OpenAI's stream", async () => {
+    const { text, received } = await streamed({}, RELAY_SECRET);
+    expect(received?.body).toMatchObject({ stream_options: { include_usage: true } });
+    expect(text).toBe(await direct({}));
+    expect(text).not.toContain('"usage"');
+  });
+
+  it("passes the usage chunk through unchanged when the client asked for it", async () => {
+    const { secret } = await createKey();
+    const { text } = await streamed({ stream_options: { include_usage: true } }, secret);
+    expect(text).toBe(await direct({ stream_options: { include_usage: true } }));
+    expect(text).toContain('"usage":{"prompt_tokens":5,"completion_tokens":3');
+  });
+});
+
+describe("GET /admin/usage: every request metered", () => {
+  it("records what the upstream reported, priced, per subject, model and day", async () => {
+    const { id, secret } = await createKey();
+    const upstream = openaiScenario("usage-7-3");
+    expect((await chatWith(secret, hello, { OPENAI_BASE_URL: upstream.baseUrl })).status).toBe(200);
+    await eventually(async () => {
+      const rows = await usageRows(`from=${today()}&to=${today()}&group_by=subject`);
+      // gpt-4o-mini: $0.15 and $0.60 per million tokens → 7 × 0.15 + 3 × 0.6 = 2.85 µ$, rounded up.
+      expect(rows.find((row) => row.subject === `key:${id}`)).toEqual({
+        subject: `key:${id}`,
+        requests: 1,
+        prompt_tokens: 7,
+        completion_tokens: 3,
+        cost_usd: 0.000003,
+      });
+    });
+  });
+
+  it("adds up 1,000 mixed requests to exactly what the upstream reported", async () => {
+    const { id, secret } = await createKey({ monthly_token_budget: 100_000_000 });
+    const plain = openaiScenario("usage-11-4");
+    const streams = openaiScenario("drip-2-1");
+    const expected = { requests: 0, prompt_tokens: 0, completion_tokens: 0 };
+    const send = async (i: number) => {
+      const stream = i % 4 === 0;
+      const response = await chatWith(
+        secret,
+        { ...hello, ...(stream ? { stream: true } : {}) },
+        { OPENAI_BASE_URL: (stream ? streams : plain).baseUrl },
+      );
+      expect(response.status).toBe(200);
+      await response.text();
+      expected.requests += 1;
+      expected.prompt_tokens += stream ? 5 : 11;
+      expected.completion_tokens += stream ? 2 : 4;
+    };
+    for (let batch = 0; batch < 20; batch++)
+      await Promise.all(Array.from({ length: 50 }, (_, i) => send(batch * 50 + i)));
+    await eventually(async () => {
+      const rows = await usageRows(`from=${today()}&to=${today()}&group_by=subject`);
+      expect(rows.find((row) => row.subject === `key:${id}`)).toMatchObject(expected);
+    }, 10_000);
+  }, 60_000);
+
+  it("meters RELAY_SECRET as the subject relay-secret", async () => {
+    const before = (await usageRows(`from=${today()}&to=${today()}&group_by=subject`)).find(
+      (r) => r.subject === "relay-secret",
+    );
+    const upstream = openaiScenario("usage-2-2");
+    expect((await chatWith(RELAY_SECRET, hello, { OPENAI_BASE_URL: upstream.baseUrl })).status).toBe(200);
+    await eventually(async () => {
+      const after = (await usageRows(`from=${today()}&to=${today()}&group_by=subject`)).find(
+        (r) => r.subject === "relay-secret",
+      );
+      expect(Number(after?.requests)).toBeGreaterThan(Number(before?.requests ?? 0));
+    });
+  });
+});
+
+describe("GET /v1/models", () => {
+  it("lists what the caller may use, in OpenAI's shape", async () => {
+    const models = async (credential: string, vars?: Record<string, string>) => {
+      const response = await relay(
+        "/v1/models",
+        { headers: { Authorization: `Bearer ${credential}`, "CF-Connecting-IP": uniqueIp() } },
+        vars,
+      );
+      return {
+        status: response.status,
+        body: (await response.json()) as { object: string; data: Array<{ id: string }> },
+      };
+    };
+    const allowed = { ALLOWED_MODELS: "gpt-4o-mini,gpt-4o" };
+    const relaySecret = await models(RELAY_SECRET, allowed);
+    expect(relaySecret.body).toEqual({
+      object: "list",
+      data: [
+        { id: "gpt-4o-mini", object: "model", created: 0, owned_by: "soul-mirror-relay" },
+        { id: "gpt-4o", object: "model", created: 0, owned_by: "soul-mirror-relay" },
+      ],
+    });
+    const { secret } = await createKey({ models: ["gpt-4o", "o3"] });
+    expect((await models(secret, allowed)).body.data.map((m) => m.id)).toEqual(["gpt-4o"]);
+    expect((await models(RELAY_SECRET)).body.data.map((m) => m.id)).toContain("gpt-4.1-mini");
+    expect((await models("smr_0123456789abcdef_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")).status).toBe(401);
+  });
+});
+
+describe("chat with a user token (CHAT_USER_JWT=true)", () => {
+  const vars = (extra: Record<string, string> = {}) => ({
+    CHAT_USER_JWT: "true",
+    TIER_TOKEN_BUDGETS: "monthly=500000,yearly=600000",
+    ...extra,
+  });
+
+  it("admits a subscriber, metered as the user, within their tier's token budget", async () => {
+    const user = uniqueId("chatter");
+    expect((await grant({ user_id: user, type: "subscription", tier: "monthly", expires_at: FAR })).status).toBe(200);
+    const upstream = openaiScenario("usage-3-4");
+    const response = await chatWith(await userJwt(user), hello, vars({ OPENAI_BASE_URL: upstream.baseUrl }));
+    expect(response.status).toBe(200);
+    await eventually(async () => expect((await meterOf(`user:${user}`))?.committed.tokens).toBe(7));
+  });
+
+  it("answers 402 with the billing links to a user without an active subscription", async () => {
+    const user = uniqueId("stranger");
+    const response = await chatWith(await userJwt(user), hello, vars());
+    expect(response.status).toBe(402);
+    expect(await response.json()).toMatchObject({
+      success: false,
+      error: { code: "payment_required", message: "An active subscription is required to chat" },
+      billing_links: [
+        { tier: "monthly", payment_link: `https://pay.test/monthly?client_reference_id=${user}` },
+        {},
+        {},
+      ],
+      store_link: null,
+    });
+  });
+
+  it("refuses a subscriber over the tier's budget with 429 budget_exceeded", async () => {
+    const user = uniqueId("heavy");
+    await grant({ user_id: user, type: "subscription", tier: "monthly", expires_at: FAR });
+    const response = await chatWith(
+      await userJwt(user),
+      { ...hello, max_tokens: 2000 },
+      vars({ TIER_TOKEN_BUDGETS: "monthly=100" }),
+    );
+    expect(response.status).toBe(429);
+    expect(await response.json()).toEqual(errorBody("budget_exceeded"));
+  });
+
+  it("treats a user token as a wrong relay secret while CHAT_USER_JWT is off", async () => {
+    expect((await chatWith(await userJwt(uniqueId("u")), hello)).status).toBe(401);
+  });
+});
+
+describe("RATE_LIMIT_QUEUE_MS: a short burst waits for its slot instead of being refused", () => {
+  it("holds the request over the limit by less than the queue, and refuses the one over it", async () => {
+    // 30 a minute: a slot every 2 s. After a burst of 30, the 31st waits up to 2 s (within the 2.5 s queue);
+    // the 32nd would wait about 4 s, more than the queue allows.
+    const ip = uniqueIp();
+    const vars = { RATE_LIMIT_REQUESTS: "30", RATE_LIMIT_QUEUE_MS: "2500" };
+    const send = () => chatWith(RELAY_SECRET, hello, vars, { "CF-Connecting-IP": ip });
+    const burst = await Promise.all(Array.from({ length: 30 }, send));
+    expect(burst.every((r) => r.status === 200)).toBe(true);
+    const started = Date.now();
+    const [queued, over] = await Promise.all([send(), new Promise((r) => setTimeout(r, 50)).then(send)]);
+    expect(queued?.status).toBe(200);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    expect(over?.status).toBe(429);
+  });
+});

@@ -1,0 +1,82 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { ADMIN_TOKEN } from "../../../test/secrets";
+import { errorBody, relay, uniqueId, uniqueIp } from "../../../test/support/relay";
+
+function usage(query: string) {
+  return relay(`/admin/usage?${query}`, {
+    headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, "CF-Connecting-IP": uniqueIp() },
+  });
+}
+
+/** Writes usage rows as a Meter would; each test uses a year of its own, so other tests' rows never mix in. */
+async function seed(
+  rows: Array<[day: string, subject: string, model: string, requests: number, p: number, c: number, micros: number]>,
+) {
+  await env.DB.batch(
+    rows.map((row) =>
+      env.DB.prepare(
+        `INSERT INTO usage_daily (day, subject, model, requests, prompt_tokens, completion_tokens, cost_micros)
+        VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      ).bind(...row),
+    ),
+  );
+}
+
+describe("GET /admin/usage", () => {
+  it("adds up a span of days (both ends included) by day, by subject or by model, in order", async () => {
+    const a = uniqueId("key:a");
+    const b = uniqueId("key:b");
+    await seed([
+      ["2001-03-01", a, "gpt-4o-mini", 2, 100, 40, 39],
+      ["2001-03-01", a, "gpt-4o", 1, 10, 5, 75],
+      ["2001-03-02", b, "gpt-4o-mini", 3, 30, 30, 23],
+      ["2001-03-03", a, "gpt-4o-mini", 1, 1, 1, 1],
+      ["2001-02-28", a, "gpt-4o-mini", 9, 9, 9, 9],
+    ]);
+    const rows = async (query: string) => ((await (await usage(query)).json()) as { rows: unknown[] }).rows;
+    expect(await rows("from=2001-03-01&to=2001-03-02&group_by=day")).toEqual([
+      { day: "2001-03-01", requests: 3, prompt_tokens: 110, completion_tokens: 45, cost_usd: 0.000114 },
+      { day: "2001-03-02", requests: 3, prompt_tokens: 30, completion_tokens: 30, cost_usd: 0.000023 },
+    ]);
+    expect(await rows("from=2001-03-01&to=2001-03-03&group_by=subject")).toEqual([
+      { subject: a, requests: 4, prompt_tokens: 111, completion_tokens: 46, cost_usd: 0.000115 },
+      { subject: b, requests: 3, prompt_tokens: 30, completion_tokens: 30, cost_usd: 0.000023 },
+    ]);
+    expect(await rows("from=2001-03-01&to=2001-03-03&group_by=model")).toEqual([
+      { model: "gpt-4o", requests: 1, prompt_tokens: 10, completion_tokens: 5, cost_usd: 0.000075 },
+      { model: "gpt-4o-mini", requests: 6, prompt_tokens: 131, completion_tokens: 71, cost_usd: 0.000063 },
+    ]);
+  });
+
+  it("groups by day unless told otherwise, and answers an empty span with no rows", async () => {
+    await seed([["2002-07-04", uniqueId("key"), "gpt-4o", 1, 2, 3, 4]]);
+    const response = await usage("from=2002-07-04&to=2002-07-04");
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({
+      success: true,
+      rows: [{ day: "2002-07-04", requests: 1, prompt_tokens: 2, completion_tokens: 3, cost_usd: 0.000004 }],
+    });
+    expect(await (await usage("from=2003-01-01&to=2003-12-31")).json()).toEqual({ success: true, rows: [] });
+  });
+
+  it.each([
+    ["no span", "group_by=day", "from: "],
+    ["a day that is not YYYY-MM-DD", "from=2026-1-01&to=2026-01-31", "from: must be a day, YYYY-MM-DD"],
+    ["a day that does not exist", "from=2026-02-30&to=2026-03-01", "from: must be a real date"],
+    ["from after to", "from=2026-03-02&to=2026-03-01", "from: must not be after to"],
+    ["a span over 366 days", "from=2024-01-01&to=2025-01-01", "to: the span may cover at most 366 days"],
+    ["an unknown grouping", "from=2026-01-01&to=2026-01-01&group_by=key", "group_by: "],
+    ["an unknown parameter", "from=2026-01-01&to=2026-01-01&limit=5", "limit: is not a field this route accepts"],
+  ])("answers 400 for %s", async (_, query, message) => {
+    const response = await usage(query);
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { error: { message: string } };
+    expect(body).toEqual(errorBody("invalid_request"));
+    expect(body.error.message).toContain(message);
+  });
+
+  it("takes the whole of a leap year: 366 days", async () => {
+    expect((await usage("from=2024-01-01&to=2024-12-31")).status).toBe(200);
+  });
+});

@@ -1,0 +1,226 @@
+import { DurableObject } from "cloudflare:workers";
+import {
+  applyReport,
+  emptyState,
+  grant,
+  type Lease,
+  type LeaseReport,
+  type Limits,
+  type MeterState,
+  type Money,
+  type Refusal,
+} from "./state";
+
+/** A relay key as its Meter knows it (the D1 row stays the record of what was created). */
+export type KeyConfig = {
+  secretHash: string;
+  scopes: string[];
+  models: string[] | null;
+  userId: string | null;
+  budget: { tokens?: number; micros?: number };
+  perMinute: number | null;
+  expiresAt: string | null;
+  revokedAt: string | null;
+};
+
+/** What a request asks of its subject's Meter. */
+export type AcquireRequest = {
+  subject: string;
+  leaseId: string;
+  need: Money;
+  /** Keys: the SHA-256 of the secret presented, checked against the key's. */
+  secretHash?: string;
+  /** Users and keys without a limit of their own: the limits to apply. Keys: their own override these. */
+  limits: Limits;
+  /** Reports of earlier leases, sent along instead of in a call of their own. */
+  reports: LeaseReport[];
+};
+
+/** What a key's holder may see of its configuration. */
+export type KeyView = Pick<KeyConfig, "scopes" | "models" | "userId">;
+
+/** Why a credential was refused: wrong, revoked or expired; or a key this Meter was never told about. */
+export type AuthRefusal = { refused: "unauthorized" } | { refused: "unconfigured" };
+
+export type AcquireResult =
+  | { ok: true; lease: Lease; key: KeyView | null }
+  | { ok: false; refusal: Refusal | AuthRefusal };
+
+/** A budget alert, as the queue carries it to BUDGET_ALERT_WEBHOOK_URL. */
+export type BudgetAlert = {
+  subject: string;
+  threshold: number;
+  period: string;
+  budget: { tokens?: number; micros?: number };
+  committed: Money;
+  at: string;
+};
+
+const STATE = "state";
+const SUBJECT = "subject";
+const CONFIG = "config";
+const DIRTY = "dirty";
+/** How soon after a change the usage totals are written to D1. */
+const FLUSH_DELAY_MS = 1000;
+
+const encoder = new TextEncoder();
+
+function sameHash(a: string, b: string): boolean {
+  const [x, y] = [encoder.encode(a), encoder.encode(b)];
+  return x.length === y.length && crypto.subtle.timingSafeEqual(x, y);
+}
+
+/**
+ * The meter of one subject (`key:<id>`, `user:<id>`, `relay-secret`): its rate, its monthly budget, the
+ * leases isolates hold, and its usage totals. One object per subject runs one call at a time, so the budget
+ * is exact however many requests race. Every change is stored before the call answers (the object's output
+ * gate), so a restart loses nothing granted. Usage totals reach D1 (`usage_daily`) shortly after.
+ */
+export class Meter extends DurableObject<Env> {
+  /** Stores a key's configuration (creation) or its revocation. */
+  configure(subject: string, config: KeyConfig): void {
+    this.ctx.storage.kv.put(SUBJECT, subject);
+    this.ctx.storage.kv.put(CONFIG, config);
+  }
+
+  /** Revokes the key: every later acquire is refused; leases already out end within LEASE_MS. */
+  revoke(at: string): void {
+    const config = this.ctx.storage.kv.get<KeyConfig>(CONFIG);
+    if (config && config.revokedAt === null) this.ctx.storage.kv.put(CONFIG, { ...config, revokedAt: at });
+  }
+
+  /** Grants a lease for one request, after applying the reports it carries; or refuses. */
+  async acquire(request: AcquireRequest): Promise<AcquireResult> {
+    const now = Date.now();
+    this.ctx.storage.kv.put(SUBJECT, request.subject);
+    const config = this.ctx.storage.kv.get<KeyConfig>(CONFIG) ?? null;
+    const limits = config ? limitsOfKey(config, request.limits) : request.limits;
+    const applied = this.#applyAll(this.#state(now), request.reports, limits, now);
+    let result: AcquireResult;
+    let state = applied.state;
+    const valid =
+      request.secretHash === undefined ||
+      (config !== null &&
+        sameHash(request.secretHash, config.secretHash) &&
+        config.revokedAt === null &&
+        (config.expiresAt === null || Date.parse(config.expiresAt) > now));
+    if (!valid) {
+      result = { ok: false, refusal: { refused: config === null ? "unconfigured" : "unauthorized" } };
+    } else {
+      const granted = grant(state, request.leaseId, request.need, limits, now);
+      state = granted.state;
+      const key = config ? { scopes: config.scopes, models: config.models, userId: config.userId } : null;
+      result = "refusal" in granted ? { ok: false, refusal: granted.refusal } : { ok: true, lease: granted.lease, key };
+    }
+    this.#save(state);
+    await this.#afterReports(applied, limits, now);
+    return result;
+  }
+
+  /** Applies reports that no acquire carried (a lease that ran out, a request that finished late). */
+  async report(subject: string, reports: LeaseReport[], fallback: Limits): Promise<void> {
+    const now = Date.now();
+    this.ctx.storage.kv.put(SUBJECT, subject);
+    const config = this.ctx.storage.kv.get<KeyConfig>(CONFIG) ?? null;
+    const limits = config ? limitsOfKey(config, fallback) : fallback;
+    const applied = this.#applyAll(this.#state(now), reports, limits, now);
+    this.#save(applied.state);
+    await this.#afterReports(applied, limits, now);
+  }
+
+  /** The state, for the tests and the admin's view of a subject. */
+  snapshot(): MeterState | undefined {
+    return this.ctx.storage.kv.get<MeterState>(STATE);
+  }
+
+  /** Writes the changed usage totals to D1: whole values, so writing one twice changes nothing. */
+  override async alarm(): Promise<void> {
+    const subject = this.ctx.storage.kv.get<string>(SUBJECT);
+    const dirty = this.ctx.storage.kv.get<string[]>(DIRTY) ?? [];
+    const state = this.ctx.storage.kv.get<MeterState>(STATE);
+    if (!subject || !state || dirty.length === 0) return;
+    const statements = dirty.flatMap((key) => {
+      const totals = state.usage[key];
+      const [day, model] = key.split("|") as [string, string];
+      if (!totals) return [];
+      return [
+        this.env.DB.prepare(
+          `INSERT INTO usage_daily (day, subject, model, requests, prompt_tokens, completion_tokens, cost_micros)
+          VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (day, subject, model) DO UPDATE SET requests = excluded.requests,
+          prompt_tokens = excluded.prompt_tokens, completion_tokens = excluded.completion_tokens,
+          cost_micros = excluded.cost_micros`,
+        ).bind(day, subject, model, totals.requests, totals.promptTokens, totals.completionTokens, totals.micros),
+      ];
+    });
+    await this.env.DB.batch(statements);
+    // Only what was written is clean: a report that arrived meanwhile keeps its key dirty.
+    const still = (this.ctx.storage.kv.get<string[]>(DIRTY) ?? []).filter((key) => {
+      const written = state.usage[key];
+      const now = this.ctx.storage.kv.get<MeterState>(STATE)?.usage[key];
+      return written === undefined || now === undefined || now.requests !== written.requests;
+    });
+    this.ctx.storage.kv.put(DIRTY, still);
+    if (still.length > 0) await this.ctx.storage.setAlarm(Date.now() + FLUSH_DELAY_MS);
+  }
+
+  #state(now: number): MeterState {
+    return this.ctx.storage.kv.get<MeterState>(STATE) ?? emptyState(now);
+  }
+
+  #save(state: MeterState): void {
+    this.ctx.storage.kv.put(STATE, state);
+  }
+
+  #applyAll(state: MeterState, reports: LeaseReport[], limits: Limits, now: number) {
+    const alerts: number[] = [];
+    const days = new Set<string>();
+    let next = state;
+    for (const report of reports) {
+      const applied = applyReport(next, report, limits, now);
+      next = applied.state;
+      alerts.push(...applied.alerts);
+      for (const item of report.settled) days.add(`${item.day}|${item.used.model}`);
+    }
+    return { state: next, alerts, dirty: [...days] };
+  }
+
+  /** Marks the usage totals to write to D1 and sends the alerts the reports crossed. */
+  async #afterReports(applied: { state: MeterState; alerts: number[]; dirty: string[] }, limits: Limits, now: number) {
+    if (applied.dirty.length > 0) {
+      const dirty = new Set([...(this.ctx.storage.kv.get<string[]>(DIRTY) ?? []), ...applied.dirty]);
+      this.ctx.storage.kv.put(DIRTY, [...dirty]);
+      if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(now + FLUSH_DELAY_MS);
+    }
+    for (const threshold of applied.alerts) await this.#alert(applied.state, threshold, limits, now);
+  }
+
+  async #alert(state: MeterState, threshold: number, limits: Limits, now: number): Promise<void> {
+    if (!this.env.BUDGET_ALERT_WEBHOOK_URL) return;
+    const alert: BudgetAlert = {
+      subject: this.ctx.storage.kv.get<string>(SUBJECT) ?? "unknown",
+      threshold,
+      period: state.period,
+      budget: limits.budget,
+      committed: state.committed,
+      at: new Date(now).toISOString(),
+    };
+    // The queue delivers and retries; the meter only hands the alert over. A queue that refuses it must not
+    // fail the request that crossed the threshold: the alert is logged as lost instead.
+    try {
+      await this.env.BUDGET_ALERTS.send(alert);
+    } catch (error) {
+      console.log(
+        JSON.stringify({
+          level: "error",
+          msg: "budget alert not queued",
+          threshold,
+          error: error instanceof Error ? error.name : "unknown",
+        }),
+      );
+    }
+  }
+}
+
+function limitsOfKey(config: KeyConfig, fallback: Limits): Limits {
+  return { perMinute: config.perMinute ?? fallback.perMinute, budget: config.budget, queueMs: fallback.queueMs };
+}

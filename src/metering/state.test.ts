@@ -1,0 +1,217 @@
+import { describe, expect, it } from "vitest";
+import { applyReport, emptyState, grant, type Lease, type Limits, type MeterState, periodEnd } from "./state";
+
+const NOW = Date.parse("2026-11-30T23:59:50.000Z");
+const limits = (budget: Limits["budget"] = {}, perMinute = 600): Limits => ({ perMinute, budget, queueMs: 0 });
+const need = (tokens: number, micros = 0) => ({ tokens, micros });
+const used = (prompt: number, completion: number, micros = 0) => ({
+  model: "gpt-4o-mini",
+  promptTokens: prompt,
+  completionTokens: completion,
+  micros,
+});
+
+function granted(state: MeterState, id: string, n: ReturnType<typeof need>, l: Limits, now = NOW) {
+  const result = grant(state, id, n, l, now);
+  if (!("lease" in result)) throw new Error(`refused: ${JSON.stringify(result.refusal)}`);
+  return result as { state: MeterState; lease: Lease };
+}
+
+describe("grant: the budget is never over-spent", () => {
+  it("admits exactly the requests whose worst cases fit, one isolate spending its leases", () => {
+    const budget = limits({ tokens: 1000 });
+    let state = emptyState(NOW);
+    let lease: Lease | undefined;
+    let pool = 0;
+    let admitted = 0;
+    let refused = 0;
+    for (let i = 0; i < 50; i++) {
+      if (pool < 100) {
+        if (lease)
+          state = applyReport(
+            state,
+            { leaseId: lease.id, settled: [], released: need(pool), unusedSlots: 0 },
+            budget,
+            NOW,
+          ).state;
+        const result = grant(state, `l${i}`, need(100), budget, NOW);
+        state = result.state;
+        if ("refusal" in result) {
+          expect(result.refusal).toEqual({
+            refused: "budget_exceeded",
+            resetAt: Date.parse("2026-12-01T00:00:00.000Z"),
+          });
+          lease = undefined;
+          pool = 0;
+          refused += 1;
+          continue;
+        }
+        lease = result.lease;
+        pool = lease.money.tokens ?? 0;
+      }
+      pool -= 100;
+      admitted += 1;
+    }
+    expect({ admitted, refused }).toEqual({ admitted: 10, refused: 40 });
+    expect(state.reserved.tokens + state.committed.tokens).toBeLessThanOrEqual(1000);
+  });
+
+  it("gives a lease a quarter of what is left, never less than the request needs", () => {
+    const first = granted(emptyState(NOW), "a", need(10, 5), limits({ tokens: 1000, micros: 400 }));
+    expect(first.lease.money).toEqual({ tokens: 250, micros: 100 });
+    expect(granted(emptyState(NOW), "c", need(100), limits({ tokens: 1000 })).lease.money.tokens).toBe(200);
+    const big = granted(emptyState(NOW), "b", need(600), limits({ tokens: 1000 }));
+    expect(big.lease.money).toEqual({ tokens: 600, micros: null });
+  });
+
+  it("counts a budget of either kind and leaves the other unlimited", () => {
+    const lease = granted(emptyState(NOW), "a", need(10, 5), limits({ micros: 50 })).lease;
+    expect(lease.money).toEqual({ tokens: null, micros: 10 });
+    const refused = grant(emptyState(NOW), "b", need(10, 51), limits({ micros: 50 }), NOW);
+    expect("refusal" in refused && refused.refusal.refused).toBe("budget_exceeded");
+  });
+
+  it("starts a new month with the whole budget (UTC)", () => {
+    const full = granted(emptyState(NOW), "a", need(1000), limits({ tokens: 1000 })).state;
+    expect("refusal" in grant(full, "b", need(1), limits({ tokens: 1000 }), NOW)).toBe(true);
+    const december = Date.parse("2026-12-01T00:00:00.000Z");
+    const next = granted(full, "c", need(1), limits({ tokens: 1000 }), december);
+    expect(next.state.period).toBe("2026-12");
+    expect(periodEnd(december)).toBe(Date.parse("2027-01-01T00:00:00.000Z"));
+  });
+});
+
+describe("grant: the rate", () => {
+  it("takes a second's worth of slots, refuses once the minute is spent, and says when to retry", () => {
+    let state = emptyState(NOW);
+    const first = granted(state, "a", need(1), limits({}, 120));
+    expect(first.lease.slots).toBe(2);
+    state = first.state;
+    for (let i = 0; i < 59; i++) state = granted(state, `l${i}`, need(1), limits({}, 120)).state;
+    const refused = grant(state, "z", need(1), limits({}, 120), NOW);
+    expect("refusal" in refused && refused.refusal).toEqual({
+      refused: "rate_limited",
+      retryAfterMs: 500,
+      perMinute: 120,
+    });
+  });
+
+  it("checks the budget before the rate: a refusal for money takes no slot", () => {
+    const state = emptyState(NOW);
+    const refused = grant(state, "a", need(2), limits({ tokens: 1 }, 1), NOW);
+    expect("refusal" in refused).toBe(true);
+    expect(refused.state.tat).toBe(state.tat);
+    expect("lease" in grant(refused.state, "b", need(1), limits({ tokens: 1 }, 1), NOW)).toBe(true);
+  });
+
+  it("queues a request over the limit by less than queueMs: one slot, told to wait", () => {
+    const queued: Limits = { perMinute: 1, budget: {}, queueMs: 60_000 };
+    const first = granted(emptyState(NOW), "a", need(1), queued);
+    const second = granted(first.state, "b", need(1), queued);
+    expect(second.lease).toMatchObject({ slots: 1, waitMs: 60_000 });
+    expect("refusal" in grant(second.state, "c", need(1), queued, NOW)).toBe(true);
+  });
+});
+
+describe("applyReport", () => {
+  it("turns reservations into what was used, and makes the rest available again", () => {
+    const budget = limits({ tokens: 1000 });
+    const { state, lease } = granted(emptyState(NOW), "a", need(100), budget);
+    const after = applyReport(
+      state,
+      {
+        leaseId: lease.id,
+        settled: [{ reserved: need(100), used: used(20, 30), day: "2026-11-30" }],
+        released: need((lease.money.tokens ?? 0) - 100),
+        unusedSlots: lease.slots - 1,
+      },
+      budget,
+      NOW,
+    ).state;
+    expect(after.committed).toEqual({ tokens: 50, micros: 0 });
+    expect(after.reserved).toEqual({ tokens: 0, micros: 0 });
+    expect(after.leases).toEqual({});
+    expect(after.usage).toEqual({
+      "2026-11-30|gpt-4o-mini": { requests: 1, promptTokens: 20, completionTokens: 30, micros: 0 },
+    });
+  });
+
+  it("keeps what a request still in flight reserved until its own report arrives", () => {
+    const budget = limits({ tokens: 1000 });
+    const { state, lease } = granted(emptyState(NOW), "a", need(100), budget);
+    const held = (lease.money.tokens ?? 0) - 100;
+    const closed = applyReport(
+      state,
+      { leaseId: "a", settled: [], released: need(held), unusedSlots: 0 },
+      budget,
+      NOW,
+    ).state;
+    expect(closed.reserved.tokens).toBe(100);
+    const late = { reserved: need(100), used: used(60, 40), day: "2026-11-30" };
+    const settled = applyReport(
+      closed,
+      { leaseId: "a", settled: [late], released: need(0), unusedSlots: 0 },
+      budget,
+      NOW,
+    );
+    expect(settled.state.reserved.tokens).toBe(0);
+    expect(settled.state.committed.tokens).toBe(100);
+  });
+
+  it("gives unused slots back, so a lease never costs requests it did not make", () => {
+    const perMinute = limits({}, 60);
+    const { state, lease } = granted(emptyState(NOW), "a", need(1), perMinute);
+    expect(lease.slots).toBe(1);
+    const spent = granted(state, "b", need(1), perMinute).state;
+    const back = applyReport(
+      spent,
+      { leaseId: "b", settled: [], released: need(0), unusedSlots: 1 },
+      perMinute,
+      NOW,
+    ).state;
+    expect(back.tat).toBe(state.tat);
+  });
+
+  it("sends each alert threshold once a month, when the committed spend crosses it", () => {
+    const budget = limits({ tokens: 100 });
+    let state = emptyState(NOW);
+    const sent: number[][] = [];
+    for (const tokens of [40, 15, 30, 10, 5]) {
+      const g = granted(state, `l${tokens}${sent.length}`, need(tokens), budget);
+      const applied = applyReport(
+        g.state,
+        {
+          leaseId: g.lease.id,
+          settled: [{ reserved: need(tokens), used: used(tokens, 0), day: "2026-11-30" }],
+          released: need((g.lease.money.tokens ?? 0) - tokens),
+          unusedSlots: g.lease.slots - 1,
+        },
+        budget,
+        NOW,
+      );
+      state = applied.state;
+      sent.push(applied.alerts);
+    }
+    expect(sent).toEqual([[], [50], [80], [], [100]]);
+  });
+
+  it("counts a report of last month's lease in usage, not in this month's budget", () => {
+    const budget = limits({ tokens: 1000 });
+    const { state, lease } = granted(emptyState(NOW), "a", need(100), budget);
+    const december = Date.parse("2026-12-01T00:00:05.000Z");
+    const after = applyReport(
+      state,
+      {
+        leaseId: lease.id,
+        settled: [{ reserved: need(100), used: used(70, 0), day: "2026-11-30" }],
+        released: need(0),
+        unusedSlots: 0,
+      },
+      budget,
+      december,
+    ).state;
+    expect(after.period).toBe("2026-12");
+    expect(after.committed.tokens).toBe(0);
+    expect(after.usage["2026-11-30|gpt-4o-mini"]?.promptTokens).toBe(70);
+  });
+});
