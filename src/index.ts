@@ -9,6 +9,8 @@ import { connector } from "./features/connector/routes";
 import { health } from "./features/health/routes";
 import { entitlements } from "./features/ledger/routes";
 import { library } from "./features/library/routes";
+import { mcp } from "./features/mcp/routes";
+import { oauth } from "./features/oauth/routes";
 import { webhooks } from "./features/payments/routes";
 import { trigger } from "./features/trigger/routes";
 import { allowedMethods } from "./lib/allowed-methods";
@@ -33,6 +35,8 @@ app.route("/", billing);
 app.route("/", entitlements);
 app.route("/", webhooks);
 app.route("/", library);
+app.route("/", mcp);
+app.route("/", oauth);
 assertRoutesDeclared(app.routes);
 
 app.notFound((c) => {

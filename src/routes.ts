@@ -5,6 +5,8 @@ import { connectorRoutes } from "./features/connector/routes";
 import { healthRoutes } from "./features/health/routes";
 import { entitlementRoutes } from "./features/ledger/routes";
 import { libraryRoutes } from "./features/library/routes";
+import { mcpRoutes } from "./features/mcp/routes";
+import { oauthRoutes } from "./features/oauth/routes";
 import { webhookRoutes } from "./features/payments/routes";
 import { triggerRoutes } from "./features/trigger/routes";
 import type { RouteSpec } from "./middleware/guard";
@@ -24,6 +26,8 @@ export const ROUTES = {
   ...entitlementRoutes,
   ...webhookRoutes,
   ...libraryRoutes,
+  ...mcpRoutes,
+  ...oauthRoutes,
 } as const satisfies Record<string, RouteSpec>;
 
 export type RouteName = keyof typeof ROUTES;
