@@ -622,7 +622,8 @@ export function credentialIntoForm(
   body: string | undefined,
 ): { headers: Record<string, string>; body: string | undefined } {
   if (request.formCredential === undefined) return { headers, body };
-  const { Authorization: authorization, ...rest } = headers;
+  const rest = Object.fromEntries(Object.entries(headers).filter(([name]) => name.toLowerCase() !== "authorization"));
+  const authorization = Object.entries(headers).find(([name]) => name.toLowerCase() === "authorization")?.[1];
   const token = /^Bearer (.+)$/.exec(authorization ?? "")?.[1];
   const form = new URLSearchParams(body ?? "");
   if (token !== undefined) form.set(request.formCredential, token);

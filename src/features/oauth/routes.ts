@@ -2,7 +2,7 @@ import { AuthorizationError, authorizationErrorRedirect, CimdFetchError } from "
 import { type Context, Hono } from "hono";
 import * as z from "zod";
 import type { AppEnv } from "../../env";
-import { RelayError } from "../../errors";
+import { NotFound, RelayError } from "../../errors";
 import { readConfig, required } from "../../lib/config";
 import { safeEqual } from "../../lib/constant-time";
 import { mount, type RouteSpec } from "../../middleware/guard";
@@ -63,7 +63,11 @@ async function answeredByLibrary(c: Context<AppEnv>): Promise<Response> {
   const headers = new Headers(c.req.raw.headers);
   headers.delete("Origin");
   // Hono types its own ExecutionContext; it is the Worker's.
-  return server.fetch(new Request(c.req.raw, { headers }), c.env, c.executionCtx as unknown as ExecutionContext);
+  const ctx = c.executionCtx as unknown as ExecutionContext;
+  const response = await server.fetch(new Request(c.req.raw, { headers }), c.env, ctx);
+  // The library matches the raw path: a percent-encoded spelling of it that Hono routed here is not its.
+  if (response.status === 404 && response.body === null) throw new NotFound();
+  return response;
 }
 
 mount(oauth, oauthRoutes.authorizationServerMetadata, answeredByLibrary);
