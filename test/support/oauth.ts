@@ -106,7 +106,9 @@ export async function tokenRequest(fields: Record<string, string>, url = "/oauth
     headers: { "Content-Type": "application/x-www-form-urlencoded", "CF-Connecting-IP": uniqueIp() },
     body: new URLSearchParams(fields).toString(),
   });
-  return { response, json: (await response.json()) as Record<string, unknown> };
+  const text = await response.text();
+  // A revocation answers 200 with no body (RFC 7009 §2.2).
+  return { response, json: (text === "" ? {} : JSON.parse(text)) as Record<string, unknown> };
 }
 
 /** Access and refresh tokens for a client the owner approved with `access`. */
