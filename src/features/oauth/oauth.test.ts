@@ -182,7 +182,7 @@ describe("OAuth: tokens", () => {
     expect(await mcpStatus(json.access_token as string)).toBe(200);
   });
 
-  it("refuses a wrong PKCE verifier and a code used twice", async () => {
+  it("refuses a wrong PKCE verifier, and a code used twice, which also revokes what the code gave", async () => {
     const { clientId, verifier, code } = await authorizationCode();
     const exchange = (codeVerifier: string) =>
       tokenRequest({
@@ -196,8 +196,11 @@ describe("OAuth: tokens", () => {
     expect([wrong.response.status, wrong.json.error]).toEqual([400, "invalid_grant"]);
     const first = await exchange(verifier);
     expect(first.response.status).toBe(200);
+    expect(await mcpStatus(first.json.access_token as string)).toBe(200);
     const reused = await exchange(verifier);
     expect([reused.response.status, reused.json.error]).toEqual([400, "invalid_grant"]);
+    // A replayed code means it leaked: the grant it made is revoked (OAuth 2.1 §4.1.3), its tokens with it.
+    expect(await mcpStatus(first.json.access_token as string)).toBe(401);
   });
 
   it("refuses a token once it has expired", async () => {
