@@ -97,6 +97,11 @@ export async function labelPull(ctx: ActionContext, input: unknown) {
   return { labels: await addLabels(config.github, repository, body.pull_number, body.labels) };
 }
 
+// `search` and `fetch` follow OpenAI's "Building MCP servers for ChatGPT and API integrations"
+// (https://platform.openai.com/docs/mcp, "search tool" and "fetch tool"): search takes one `query` string and
+// answers `{results: [{id, title, url}]}`; fetch takes one `id` and answers `{id, title, text, url, metadata}`;
+// each as a single text content item holding that JSON (features/mcp/server.ts), and `url` makes it citable.
+
 /** How many hits `search` asks GitHub for. */
 const SEARCH_RESULTS = 20;
 
