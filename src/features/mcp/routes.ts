@@ -17,6 +17,7 @@ export const mcpRoutes = {
 
 type McpEnv = { Bindings: Env; Variables: Variables & { mcpCaller?: McpCaller } };
 
+/** The MCP endpoint's sub-app. */
 export const mcp = new Hono<McpEnv>();
 
 /**

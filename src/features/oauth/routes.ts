@@ -55,6 +55,7 @@ export const oauthRoutes = {
   },
 } as const satisfies Record<string, RouteSpec>;
 
+/** The OAuth endpoints' and the consent page's sub-app. */
 export const oauth = new Hono<AppEnv>();
 
 /** The library's answer to a request for one of its endpoints, without CORS headers: the relay sets its own. */
