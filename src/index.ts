@@ -10,6 +10,8 @@ import { health } from "./features/health/routes";
 import { keys } from "./features/keys/routes";
 import { entitlements } from "./features/ledger/routes";
 import { library } from "./features/library/routes";
+import { mcp } from "./features/mcp/routes";
+import { oauth } from "./features/oauth/routes";
 import { webhooks } from "./features/payments/routes";
 import { trigger } from "./features/trigger/routes";
 import { deliverAlerts } from "./features/usage/alerts";
@@ -40,6 +42,8 @@ app.route("/", webhooks);
 app.route("/", library);
 app.route("/", keys);
 app.route("/", usage);
+app.route("/", mcp);
+app.route("/", oauth);
 assertRoutesDeclared(app.routes);
 
 app.notFound((c) => {

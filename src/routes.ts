@@ -6,6 +6,8 @@ import { healthRoutes } from "./features/health/routes";
 import { keyRoutes } from "./features/keys/routes";
 import { entitlementRoutes } from "./features/ledger/routes";
 import { libraryRoutes } from "./features/library/routes";
+import { mcpRoutes } from "./features/mcp/routes";
+import { oauthRoutes } from "./features/oauth/routes";
 import { webhookRoutes } from "./features/payments/routes";
 import { triggerRoutes } from "./features/trigger/routes";
 import { usageRoutes } from "./features/usage/routes";
@@ -28,6 +30,8 @@ export const ROUTES = {
   ...libraryRoutes,
   ...keyRoutes,
   ...usageRoutes,
+  ...mcpRoutes,
+  ...oauthRoutes,
 } as const satisfies Record<string, RouteSpec>;
 
 export type RouteName = keyof typeof ROUTES;

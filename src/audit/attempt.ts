@@ -1,6 +1,7 @@
 import { createMiddleware } from "hono/factory";
 import type { Variables } from "../env";
 import { RateLimited, RelayError, UpstreamRateLimited } from "../errors";
+import type { Logger } from "../lib/log";
 import { writeAudit } from "./store";
 
 /** What a handler tells the audit trail about its attempt; a refusal before the handler keeps the defaults. */
@@ -31,28 +32,41 @@ export function auditAttempt({ actor, action, target }: AuditAttemptOptions) {
     // A flood of refused requests leaves one row per bucket and window, not one row each.
     if (c.error instanceof RateLimited && !c.error.firstInWindow) return;
     const outcome = draft.outcome ?? outcomeOf(c.res.status, c.error);
-    try {
-      await writeAudit(c.env.DB, {
-        at: new Date(),
-        actor,
-        action,
-        target: draft.target,
-        outcome,
-        dryRun: draft.dryRun,
-        requestId: c.get("requestId"),
-      });
-    } catch (error) {
-      // The answer stands (the GitHub call already happened); the missing row must be visible in the logs.
-      c.get("log").event("error", "audit write failed", {
-        action,
-        outcome,
-        error: error instanceof Error ? error.name : "unknown",
-      });
-    }
+    await recordAttempt(c.env.DB, c.get("log"), { actor, action, draft, outcome, requestId: c.get("requestId") });
   });
 }
 
-function outcomeOf(status: number, error: Error | undefined): string {
+/**
+ * Writes one attempt's audit row; a failed write is logged, never thrown: the answer stands (the GitHub
+ * call already happened), and the missing row must be visible in the logs.
+ */
+export async function recordAttempt(
+  db: D1Database,
+  log: Logger,
+  attempt: { actor: string; action: string; draft: AuditDraft; outcome: string; requestId: string },
+): Promise<void> {
+  const { actor, action, draft, outcome, requestId } = attempt;
+  try {
+    await writeAudit(db, {
+      at: new Date(),
+      actor,
+      action,
+      target: draft.target,
+      outcome,
+      dryRun: draft.dryRun,
+      requestId,
+    });
+  } catch (error) {
+    log.event("error", "audit write failed", {
+      action,
+      outcome,
+      error: error instanceof Error ? error.name : "unknown",
+    });
+  }
+}
+
+/** An attempt's outcome from its answer: "ok", "refused:<code>" for 4xx, "failed:<code>" for 5xx and upstream limits. */
+export function outcomeOf(status: number, error: Error | undefined): string {
   if (status < 400) return "ok";
   const code = error instanceof RelayError ? error.code : "internal_error";
   const failed = status >= 500 || error instanceof UpstreamRateLimited;

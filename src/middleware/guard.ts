@@ -22,7 +22,10 @@ export type AuthPolicy =
   | "admin-or-user-jwt" // ADMIN_TOKEN, or a user JWT of the user asked about
   | "optional-user-jwt" // public; a user JWT, when sent, must verify and decides the user
   | "stripe-signature" // Stripe-Signature over the raw body, STRIPE_WEBHOOK_SECRET
-  | "standard-webhook"; // Standard Webhooks headers, PAYMENT_WEBHOOK_SECRET
+  | "standard-webhook" // Standard Webhooks headers, PAYMENT_WEBHOOK_SECRET
+  | "mcp-token" // CHATGPT_BEARER_TOKEN or an OAuth access token for /mcp, as Bearer (features/mcp)
+  | "oauth-client" // an OAuth client at the token endpoint: a code and its PKCE verifier, or a refresh token
+  | "admin-form"; // ADMIN_TOKEN typed into the consent form, with the form's one-time handle and cookie
 
 /** One route of the relay, declared by its feature beside its handler and listed in src/routes.ts. */
 export type RouteSpec = {
@@ -30,8 +33,17 @@ export type RouteSpec = {
   path: string;
   auth: AuthPolicy;
   rateLimit: RateLimitScope | null;
-  /** A JSON body (1 MiB at most; the handler validates it with its schema), a streamed upload, or none. */
-  body: "json" | "stream" | null;
+  /**
+   * A JSON body (1 MiB at most; the handler validates it with its schema), a form body (the same cap), a
+   * streamed upload, or none.
+   */
+  body: "json" | "form" | "stream" | null;
+  /**
+   * How the route itself answers a refusal when not in the relay's JSON error shape: `oauth` for the OAuth
+   * protocol endpoints (RFC 6749 §5.2 `{error, error_description}`, which OAuth clients parse), `html` for the
+   * consent page, whose reader is a person. The relay's own refusals (rate limit, body cap, origin) keep its shape.
+   */
+  errors?: "oauth" | "html";
 };
 
 /** Policies a shared secret settles; the others are checked by the handler, which has what they need. */
@@ -55,14 +67,14 @@ const jsonBodyLimit = limitBody();
 
 /**
  * The middleware a route's declaration asks for, in the order the relay promises: rate limit, then the
- * token check (so that guessing is limited too), then the 1 MiB cap on a JSON body.
+ * token check (so that guessing is limited too), then the 1 MiB cap on a JSON or form body.
  */
 export function guard(spec: RouteSpec): MiddlewareHandler<AppEnv>[] {
   const chain: MiddlewareHandler<AppEnv>[] = [];
   if (spec.rateLimit) chain.push(LIMITERS[spec.rateLimit]);
   const tokenCheck = TOKEN_CHECKS[spec.auth];
   if (tokenCheck) chain.push(tokenCheck);
-  if (spec.body === "json") chain.push(jsonBodyLimit);
+  if (spec.body === "json" || spec.body === "form") chain.push(jsonBodyLimit);
   return chain;
 }
 

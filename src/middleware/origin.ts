@@ -19,6 +19,8 @@ export function originPolicy() {
     // What page scripts may read: the library's range and caching headers included.
     exposeHeaders: [
       "X-Request-Id",
+      // OAuth discovery by browser MCP clients: a 401 from /mcp names its resource metadata here.
+      "WWW-Authenticate",
       "RateLimit",
       "RateLimit-Policy",
       "Retry-After",

@@ -12,7 +12,7 @@ import { rateLimit } from "./middleware";
 /** Which exact, Durable-Object-backed limit counts a route's requests (all run before authentication). */
 export type RateLimitScope =
   | "chat" // RATE_LIMIT_REQUESTS per minute per IP for RELAY_SECRET; the flood guard for keys and user tokens
-  | "connector" // CONNECTOR_RATE_LIMIT per minute for the configured token, else per IP
+  | "connector" // CONNECTOR_RATE_LIMIT per minute for the configured token or an OAuth grant, else per IP
   | "trigger" // TRIGGER_RATE_LIMIT per minute per IP
   | "public" // PUBLIC_RATE_LIMIT per minute per IP, one bucket for links, check and library
   | "admin"; // PUBLIC_RATE_LIMIT per minute per IP, a bucket of its own for ADMIN_TOKEN routes
@@ -53,6 +53,9 @@ export const LIMITERS: Record<RateLimitScope, MiddlewareHandler<AppEnv>> = {
     scope: "connector",
     limit: (c) => limits(c.env).CONNECTOR_RATE_LIMIT,
     key: async (c) => {
+      // An OAuth grant that /mcp has already verified counts on its own, however often its token is refreshed.
+      const verified = c.get("rateLimitKey");
+      if (verified !== undefined) return verified;
       const token = bearerToken(c.req.header("Authorization"));
       const expected = c.env.CHATGPT_BEARER_TOKEN;
       const valid = token !== undefined && Boolean(expected) && (await safeEqual(token, expected));

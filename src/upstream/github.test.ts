@@ -11,12 +11,18 @@ const configFor = (apiUrl: string, timeoutMs = 2000): github.GitHubConfig => ({
   GITHUB_TIMEOUT_MS: timeoutMs,
 });
 
-/** The four calls GitHub documents and the relay may make; nothing else (docs/api.md, "Kora connector"). */
+/**
+ * The seven calls GitHub documents and the relay may make; nothing else (docs/api.md, "Kora connector"): three
+ * writes (dispatch, comment, add labels) and four reads (list, search, get a pull request, list its comments).
+ */
 const ALLOWED = [
   { method: "POST", path: /^\/repos\/[^/]+\/[^/]+\/dispatches$/ },
   { method: "GET", path: /^\/repos\/[^/]+\/[^/]+\/pulls$/ },
   { method: "POST", path: /^\/repos\/[^/]+\/[^/]+\/issues\/\d+\/comments$/ },
   { method: "POST", path: /^\/repos\/[^/]+\/[^/]+\/issues\/\d+\/labels$/ },
+  { method: "GET", path: /^\/search\/issues$/ },
+  { method: "GET", path: /^\/repos\/[^/]+\/[^/]+\/pulls\/\d+$/ },
+  { method: "GET", path: /^\/repos\/[^/]+\/[^/]+\/issues\/\d+\/comments$/ },
 ];
 
 async function failureOf(call: Promise<unknown>): Promise<RelayError> {
@@ -29,12 +35,60 @@ async function failureOf(call: Promise<unknown>): Promise<RelayError> {
 }
 
 describe("the GitHub client", () => {
-  it("exports exactly the four allowed calls and nothing that could call anything else", () => {
+  it("exports exactly the seven allowed calls and nothing that could call anything else", () => {
     const functions = Object.entries(github)
       .filter(([, value]) => typeof value === "function")
       .map(([name]) => name)
       .sort();
-    expect(functions).toEqual(["addLabels", "createIssueComment", "dispatchRepositoryEvent", "listPullRequests"]);
+    expect(functions).toEqual([
+      "addLabels",
+      "createIssueComment",
+      "dispatchRepositoryEvent",
+      "getPullRequest",
+      "listIssueComments",
+      "listPullRequests",
+      "searchPullRequests",
+    ]);
+  });
+
+  it("searches only the allowed scope: the caller's qualifiers, quotes and operators never reach the query", async () => {
+    const scenario = githubScenario();
+    const hits = await github.searchPullRequests(
+      configFor(scenario.apiUrl),
+      'fix "login" repo:evil/secrets OR org:evil -is:pr (bug)',
+      ["octo/hivemind", "octo-org/*"],
+      20,
+    );
+    const [request] = await scenario.received();
+    expect([request?.method, request?.path, request?.query]).toEqual([
+      "GET",
+      "/search/issues",
+      { q: "fix login bug is:pr repo:octo/hivemind user:octo-org", per_page: "20" },
+    ]);
+    expect(hits.map((hit) => `${hit.repository}#${hit.number}`)).toEqual([
+      "octo/hivemind#1",
+      "octo/hivemind#2",
+      "octo-org/widgets#7",
+    ]);
+  });
+
+  it("reads one pull request with its description, and a page of its comments", async () => {
+    const scenario = githubScenario();
+    const config = configFor(scenario.apiUrl);
+    const pull = await github.getPullRequest(config, repository, 4);
+    const comments = await github.listIssueComments(config, repository, 4, { per_page: 100, page: 1 });
+    expect(pull).toMatchObject({ number: 4, body: "The description of pull request 4.", comments: 3, merged_at: null });
+    expect(comments[0]).toEqual({
+      id: 401,
+      user: "reviewer1",
+      body: "Comment 1 on 4",
+      created_at: "2026-01-01T00:00:00Z",
+      html_url: "https://github.com/octo/hivemind/pull/4#issuecomment-401",
+    });
+    expect((await scenario.received()).map(({ method, path, query }) => ({ method, path, query }))).toEqual([
+      { method: "GET", path: "/repos/octo/hivemind/pulls/4", query: {} },
+      { method: "GET", path: "/repos/octo/hivemind/issues/4/comments", query: { per_page: "100", page: "1" } },
+    ]);
   });
 
   it("sends GitHub's headers and the token, and a JSON body on POST", async () => {
@@ -128,12 +182,19 @@ describe("the GitHub client", () => {
 });
 
 describe("every request the relay can make to GitHub", () => {
-  it("is one of the four allowed calls", async () => {
+  it("is one of the seven allowed calls", async () => {
     // One scenario id per behaviour; every route, success and failure paths, drives the relay.
     const behaviours = ["ok", "status-404", "status-422", "ratelimit", "status-500", "redirect"];
     const scenarios = behaviours.map((behaviour) => githubScenario(behaviour));
     const chatgpt = { Authorization: `Bearer ${CHATGPT_BEARER_TOKEN}`, "Content-Type": "application/json" };
     const operator = { Authorization: `Bearer ${RELAY_SECRET}`, "Content-Type": "application/json" };
+    const mcp = { ...chatgpt, Accept: "application/json, text/event-stream" };
+    const toolCall = (name: string, args: unknown) => ({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "tools/call",
+      params: { name, arguments: args },
+    });
     const calls: Array<[string, Record<string, string>, unknown]> = [
       ["/chatgpt/dispatch", chatgpt, { owner: "octo", repo: "hivemind", client_payload: { task: "t" } }],
       ["/chatgpt/prs/list", chatgpt, { owner: "octo-org", repo: "app", state: "all", per_page: 2, page: 2 }],
@@ -143,6 +204,15 @@ describe("every request the relay can make to GitHub", () => {
       ["/chatgpt/prs/comment", chatgpt, { owner: "octo", repo: "../../user", pull_number: 1, body: "x" }],
       ["/trigger-hive", operator, { action: "execute", payload: { note: "n" } }],
       ["/trigger-hive", operator, { action: "plan", dry_run: true }],
+      ["/mcp", mcp, toolCall("search", { query: "fix repo:evil/x" })],
+      ["/mcp", mcp, toolCall("fetch", { id: "octo/hivemind#4" })],
+      ["/mcp", mcp, toolCall("fetch", { id: "evil/hivemind#4" })],
+      [
+        "/mcp",
+        mcp,
+        toolCall("comment_on_pull_request", { owner: "octo", repo: "hivemind", pull_number: 9, body: "x" }),
+      ],
+      ["/mcp", mcp, toolCall("trigger_hive", { action: "plan" })],
     ];
     for (const scenario of scenarios) {
       for (const [path, headers, body] of calls) {
@@ -158,8 +228,9 @@ describe("every request the relay can make to GitHub", () => {
       (request) => !ALLOWED.some((call) => call.method === request.method && call.path.test(request.path)),
     );
     expect(outside).toEqual([]);
-    // Each of the four calls was exercised (6 behaviours × 5 requests that reach GitHub).
-    expect(received).toHaveLength(30);
+    // Each of the seven calls was exercised: 6 behaviours × 8 requests that reach GitHub, and the comments of
+    // the fetched pull request once its first call succeeded ("ok").
+    expect(received).toHaveLength(49);
     expect(new Set(received.map((request) => `${request.method} ${request.path}`))).toEqual(
       new Set([
         "POST /repos/octo/hivemind/dispatches",
@@ -167,6 +238,9 @@ describe("every request the relay can make to GitHub", () => {
         "POST /repos/octo/hivemind/issues/9/comments",
         "POST /repos/octo/hivemind/issues/9/labels",
         "POST /repos/octo/hive/dispatches",
+        "GET /search/issues",
+        "GET /repos/octo/hivemind/pulls/4",
+        "GET /repos/octo/hivemind/issues/4/comments",
       ]),
     );
   });

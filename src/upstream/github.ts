@@ -3,9 +3,10 @@ import { RelayError, UpstreamFailed, UpstreamRateLimited, UpstreamTimeout, Upstr
 import { integer, required, url } from "../lib/config";
 
 /**
- * The only GitHub client, with exactly four calls: repository dispatch, list pull requests, create an issue
- * comment, add labels. There is deliberately no generic request function: nothing here can merge, push,
- * delete, close or replace anything. No call is retried (a retried comment is a double comment).
+ * The only GitHub client, with exactly seven calls: three that write (repository dispatch, create an issue
+ * comment, add labels) and four that only read (list pull requests, search them, get one, list its comments).
+ * There is deliberately no generic request function: nothing here can merge, push, delete, close or replace
+ * anything. No call is retried (a retried comment is a double comment).
  */
 
 /** The GitHub variables (docs/api.md, "Configuration"). */
@@ -71,7 +72,12 @@ export async function listPullRequests(
     page: String(query.page),
   });
   const answer = await send(config, "GET", `${repoPath(repository)}/pulls?${search}`);
-  const pulls = parseAnswer(z.array(pullSchema), answer.body).map((pull) => ({
+  const pulls = parseAnswer(z.array(pullSchema), answer.body).map(summaryOf);
+  return { pulls, hasMore: /<[^>]*>;\s*rel="next"/.test(answer.headers.get("Link") ?? "") };
+}
+
+function summaryOf(pull: z.output<typeof pullSchema>): PullRequestSummary {
+  return {
     number: pull.number,
     title: pull.title,
     state: pull.state,
@@ -83,8 +89,106 @@ export async function listPullRequests(
     html_url: pull.html_url,
     created_at: pull.created_at,
     updated_at: pull.updated_at,
+  };
+}
+
+/** One hit of a pull request search, with the repository it belongs to (`owner/repo`). */
+export type PullRequestHit = { repository: string; number: number; title: string; html_url: string };
+
+const searchSchema = z.object({
+  items: z.array(
+    z.object({
+      repository_url: z.string(),
+      number: z.number(),
+      title: z.string(),
+      html_url: z.string(),
+    }),
+  ),
+});
+
+/**
+ * `GET /search/issues?q=…+is:pr+repo:…`: pull requests whose text matches `text`, searched only in `scope`
+ * (`ALLOWED_REPOS` entries: `owner/repo` becomes `repo:owner/repo`, `owner/*` becomes `user:owner`). Words
+ * of `text` that carry a search qualifier (`repo:`, `org:`, …) or quotes are dropped, so that the caller's
+ * text can never widen the scope.
+ */
+export async function searchPullRequests(
+  config: GitHubConfig,
+  text: string,
+  scope: readonly string[],
+  perPage: number,
+): Promise<PullRequestHit[]> {
+  const words = text
+    .replace(/["()]/g, " ")
+    .split(/\s+/)
+    .filter((word) => word !== "" && !word.includes(":") && !/^(?:AND|OR|NOT)$/.test(word));
+  const qualifiers = scope.map((entry) => (entry.endsWith("/*") ? `user:${entry.slice(0, -2)}` : `repo:${entry}`));
+  const search = new URLSearchParams({
+    q: [...words, "is:pr", ...qualifiers].join(" "),
+    per_page: String(perPage),
+  });
+  const answer = await send(config, "GET", `/search/issues?${search}`);
+  return parseAnswer(searchSchema, answer.body).items.map((item) => ({
+    repository: item.repository_url.replace(/^.*\/repos\//, ""),
+    number: item.number,
+    title: item.title,
+    html_url: item.html_url,
   }));
-  return { pulls, hasMore: /<[^>]*>;\s*rel="next"/.test(answer.headers.get("Link") ?? "") };
+}
+
+/** A pull request with its description, as `fetch` shows it. */
+export type PullRequestDetail = PullRequestSummary & { body: string; comments: number; merged_at: string | null };
+
+/** `GET /repos/{owner}/{repo}/pulls/{number}`. */
+export async function getPullRequest(
+  config: GitHubConfig,
+  repository: Repository,
+  pullNumber: number,
+): Promise<PullRequestDetail> {
+  const answer = await send(config, "GET", `${repoPath(repository)}/pulls/${pullNumber}`);
+  const pull = parseAnswer(
+    pullSchema.extend({
+      body: z.string().nullable(),
+      comments: z.number(),
+      merged_at: z.string().nullable(),
+    }),
+    answer.body,
+  );
+  return {
+    ...summaryOf(pull),
+    body: pull.body ?? "",
+    comments: pull.comments,
+    merged_at: pull.merged_at,
+  };
+}
+
+/** One comment on a pull request's conversation. */
+export type IssueComment = { id: number; user: string | null; body: string; created_at: string; html_url: string };
+
+const commentSchema = z.object({
+  id: z.number(),
+  user: z.object({ login: z.string() }).nullable(),
+  body: z.string().optional(),
+  created_at: z.string(),
+  html_url: z.string(),
+});
+
+/** `GET /repos/{owner}/{repo}/issues/{number}/comments` (oldest first; one page). */
+export async function listIssueComments(
+  config: GitHubConfig,
+  repository: Repository,
+  issueNumber: number,
+  query: { per_page: number; page: number },
+): Promise<IssueComment[]> {
+  const search = new URLSearchParams({ per_page: String(query.per_page), page: String(query.page) });
+  const answer = await send(config, "GET", `${repoPath(repository)}/issues/${issueNumber}/comments?${search}`);
+  return parseAnswer(z.array(commentSchema), answer.body).map((comment) => ({
+    id: comment.id,
+    user: comment.user?.login ?? null,
+    body: comment.body ?? "",
+    created_at: comment.created_at,
+    html_url: comment.html_url,
+  }));
 }
 
 /** `POST /repos/{owner}/{repo}/issues/{number}/comments` (a pull request is an issue to this endpoint). */

@@ -1,4 +1,5 @@
 import type { TestProject } from "vitest/node";
+import { startGitHubStandIn } from "../stand-ins/github";
 import { startOpenAIStandIn } from "../stand-ins/openai";
 import { startDevServer } from "./dev-server";
 
@@ -12,14 +13,20 @@ export const E2E_SECRETS = {
   USER_JWT_SECRET: "e2e-user-jwt-secret-0123456789abcdef",
   STRIPE_WEBHOOK_SECRET: "whsec_e2e_stripe_secret_0123456789",
   PAYMENT_WEBHOOK_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+  // Kora over MCP (test/e2e/oauth-browser.test.ts): GitHub is the stand-in, scenario "e2e-mcp".
+  GITHUB_TOKEN: "ghp_e2e-github-token",
+  CHATGPT_BEARER_TOKEN: "e2e-chatgpt-token",
+  ALLOWED_REPOS: "octo/hivemind",
+  HIVE_REPOSITORY: "octo/hive",
 };
 
-/** What the e2e files get: the shared relay's URL, its secrets (a .dev.vars-style file too), the stand-in. */
+/** What the e2e files get: the shared relay's URL, its secrets (a .dev.vars-style file too), the stand-ins. */
 export type E2eRelay = {
   url: string;
-  secrets: typeof E2E_SECRETS & { OPENAI_BASE_URL: string };
+  secrets: typeof E2E_SECRETS & { OPENAI_BASE_URL: string; GITHUB_API_URL: string };
   envFile: string;
   openaiStandIn: string;
+  githubStandIn: string;
 };
 
 declare module "vitest" {
@@ -30,20 +37,34 @@ declare module "vitest" {
 
 /**
  * Starts one relay under `wrangler dev` for all e2e files (D1 migrated, its own state folder and secrets
- * file), with the OpenAI stand-in as its upstream: `wrangler dev` takes seconds to start on a small machine.
+ * file), with the OpenAI and GitHub stand-ins as its upstreams: `wrangler dev` takes seconds to start on a
+ * small machine.
  */
 export default async function setup(project: TestProject) {
   const standIn = await startOpenAIStandIn();
-  const secrets = { ...E2E_SECRETS, OPENAI_BASE_URL: `${standIn.url}/s/e2e/chat-4-50/v1` };
+  const github = await startGitHubStandIn();
+  const secrets = {
+    ...E2E_SECRETS,
+    OPENAI_BASE_URL: `${standIn.url}/s/e2e/chat-4-50/v1`,
+    GITHUB_API_URL: `${github.url}/s/e2e-mcp/ok`,
+  };
   try {
     const relay = await startDevServer(secrets, { migrate: true });
-    project.provide("e2eRelay", { url: relay.url, secrets, envFile: relay.envFile, openaiStandIn: standIn.url });
+    project.provide("e2eRelay", {
+      url: relay.url,
+      secrets,
+      envFile: relay.envFile,
+      openaiStandIn: standIn.url,
+      githubStandIn: github.url,
+    });
     return async () => {
       await relay.stop();
       await standIn.close();
+      await github.close();
     };
   } catch (error) {
     await standIn.close();
+    await github.close();
     throw error;
   }
 }

@@ -29,6 +29,7 @@ export function answerProblems(
   headers: Headers,
   text: string,
   extraSecrets: readonly string[] = [],
+  errors?: "oauth" | "html",
 ): string[] {
   const problems: string[] = [];
   const isHead = method.toUpperCase() === "HEAD";
@@ -41,7 +42,15 @@ export function answerProblems(
     if (!retryLater) problems.push(`answered ${status}`);
   }
 
-  if (status >= 400 && !isHead) {
+  const contentType = headers.get("Content-Type") ?? "";
+  if (status >= 400 && !isHead && errors === "html" && contentType.startsWith("text/html")) {
+    // The consent page answers a person with a page: its own strict policy, nothing else to check here.
+    if (!/^default-src 'none'; /.test(headers.get("Content-Security-Policy") ?? "")) {
+      problems.push(`an HTML ${status} without the page's Content-Security-Policy`);
+    }
+  } else if (status >= 400 && !isHead && errors === "oauth" && /"error":"[a-z_]+"/.test(text)) {
+    problems.push(...oauthErrorProblems(status, text));
+  } else if (status >= 400 && !isHead) {
     let body: unknown;
     try {
       body = JSON.parse(text);
@@ -66,6 +75,18 @@ export function answerProblems(
   }
   for (const pattern of STACK_TRACE) {
     if (pattern.test(text)) problems.push(`a stack trace or file name in the body (${pattern})`);
+  }
+  return problems;
+}
+
+/** RFC 6749 §5.2 / RFC 7591 §3.2.2: `{error: snake_case, error_description?: string}` and nothing else. */
+function oauthErrorProblems(status: number, text: string): string[] {
+  const body = JSON.parse(text) as Record<string, unknown>;
+  const extra = Object.keys(body).filter((key) => key !== "error" && key !== "error_description");
+  const problems = extra.length > 0 ? [`an OAuth ${status} with extra keys ${extra.join(", ")}`] : [];
+  if (typeof body.error !== "string" || !SNAKE_CASE.test(body.error)) problems.push(`an OAuth ${status} without error`);
+  if (body.error_description !== undefined && typeof body.error_description !== "string") {
+    problems.push(`an OAuth ${status} whose error_description is not a string`);
   }
   return problems;
 }

@@ -3,7 +3,13 @@ import type { AuthPolicy, RouteSpec } from "../../src/middleware/guard";
 import type { RouteName } from "../../src/routes";
 import { ADMIN_TOKEN, CHATGPT_BEARER_TOKEN, RELAY_SECRET } from "../secrets";
 import { paymentHeaders, stripeSignature, unsecuredJwt, userJwt } from "../support/ledger";
-import { type RequestContext, rightCredential, VALID_REQUESTS, type ValidRequest } from "../support/valid-requests";
+import {
+  credentialIntoForm,
+  type RequestContext,
+  rightCredential,
+  VALID_REQUESTS,
+  type ValidRequest,
+} from "../support/valid-requests";
 import {
   anyJson,
   anyString,
@@ -529,6 +535,11 @@ export async function buildRequest(
     await signature(spec.auth, credential.choice, text, context.eventId, stale),
   ))
     headers.set(key, value);
+  if (example.formCredential !== undefined && bytes !== undefined) {
+    // The consent form's credential is typed into the form, not sent as a header.
+    bytes = encoder.encode(credentialIntoForm(example, Object.fromEntries(headers), text).body ?? "");
+    headers.delete("Authorization");
+  }
   headers.set("CF-Connecting-IP", ip);
   if (bytes !== undefined && name === "libraryUpload") headers.set("Content-Length", String(bytes.length));
   for (const [key, value] of headerChanges) {

@@ -10,9 +10,11 @@ import {
   STRIPE_WEBHOOK_SECRET,
 } from "../secrets";
 import { paymentHeaders, stripeSignature, unsecuredJwt, userJwt } from "../support/ledger";
+import { issuedTokens } from "../support/oauth";
 import { auditRowsOf, githubScenario, openaiScenario, relay, uniqueId, uniqueIp } from "../support/relay";
 import {
   bodyTextOf,
+  credentialIntoForm,
   newContext,
   type RequestContext,
   type RouteExample,
@@ -49,6 +51,13 @@ const webhookOnly = (headers: Record<string, string>) => ({
   "webhook-signature": headers["webhook-signature"] ?? "",
 });
 const OTHER_JWT_KEY = "another-jwt-secret-0123456789abcdef";
+
+/** One OAuth access token (read and write) for /mcp, issued once for the whole matrix. */
+let oauthToken: Promise<string> | undefined;
+const oauthAccessToken = () => {
+  oauthToken ??= issuedTokens("write").then((tokens) => tokens.accessToken);
+  return oauthToken;
+};
 
 const CREDENTIALS = {
   // No credential.
@@ -91,6 +100,10 @@ const CREDENTIALS = {
     label: "valid Standard Webhooks headers (PAYMENT_WEBHOOK_SECRET)",
     headers: async (c, body) => webhookOnly(paymentHeaders(c.eventId, body, { secret: PAYMENT_WEBHOOK_SECRET })),
   },
+  oauth: {
+    label: "an OAuth access token for /mcp (read and write)",
+    headers: async () => bearer(await oauthAccessToken()),
+  },
 } as const satisfies Record<string, CredentialSpec>;
 type Credential = keyof typeof CREDENTIALS;
 
@@ -125,6 +138,7 @@ const EXPECTED: Record<AuthPolicy, Record<Credential, Expectation>> = {
     userJwt: OK,
     otherUserJwt: OK,
     stripe: OK,
+    oauth: OK,
     webhook: OK,
   },
   "relay-secret": {
@@ -143,6 +157,7 @@ const EXPECTED: Record<AuthPolicy, Record<Credential, Expectation>> = {
     userJwt: E401,
     otherUserJwt: E401,
     stripe: E401,
+    oauth: E401,
     webhook: E401,
   },
   // RELAY_SECRET, or a relay key (none here: the keys' own suite covers them); a user JWT only with
@@ -163,6 +178,7 @@ const EXPECTED: Record<AuthPolicy, Record<Credential, Expectation>> = {
     userJwt: E401,
     otherUserJwt: E401,
     stripe: E401,
+    oauth: E401,
     webhook: E401,
   },
   "chatgpt-token": {
@@ -181,6 +197,7 @@ const EXPECTED: Record<AuthPolicy, Record<Credential, Expectation>> = {
     userJwt: E401,
     otherUserJwt: E401,
     stripe: E401,
+    oauth: E401,
     webhook: E401,
   },
   admin: {
@@ -199,6 +216,7 @@ const EXPECTED: Record<AuthPolicy, Record<Credential, Expectation>> = {
     userJwt: E401,
     otherUserJwt: E401,
     stripe: E401,
+    oauth: E401,
     webhook: E401,
   },
   "user-jwt": {
@@ -217,6 +235,7 @@ const EXPECTED: Record<AuthPolicy, Record<Credential, Expectation>> = {
     userJwt: OK,
     otherUserJwt: "other-user",
     stripe: E401,
+    oauth: E401,
     webhook: E401,
   },
   "admin-or-user-jwt": {
@@ -235,6 +254,7 @@ const EXPECTED: Record<AuthPolicy, Record<Credential, Expectation>> = {
     userJwt: OK,
     otherUserJwt: E403,
     stripe: E401,
+    oauth: E401,
     webhook: E401,
   },
   "optional-user-jwt": {
@@ -253,6 +273,7 @@ const EXPECTED: Record<AuthPolicy, Record<Credential, Expectation>> = {
     userJwt: OK,
     otherUserJwt: E403,
     stripe: OK,
+    oauth: E401,
     webhook: OK,
   },
   "stripe-signature": {
@@ -271,6 +292,7 @@ const EXPECTED: Record<AuthPolicy, Record<Credential, Expectation>> = {
     userJwt: E400,
     otherUserJwt: E400,
     stripe: OK,
+    oauth: E400,
     webhook: E400,
   },
   "standard-webhook": {
@@ -289,7 +311,68 @@ const EXPECTED: Record<AuthPolicy, Record<Credential, Expectation>> = {
     userJwt: E400,
     otherUserJwt: E400,
     stripe: E400,
+    oauth: E400,
     webhook: OK,
+  },
+  "mcp-token": {
+    none: E401,
+    wrongBearer: E401,
+    wrongRelayHeader: E401,
+    forgedJwt: E401,
+    algNoneJwt: E401,
+    expiredJwt: E401,
+    wrongStripe: E401,
+    wrongWebhook: E401,
+    relayBearer: E401,
+    relayHeader: E401,
+    chatgpt: OK,
+    admin: E401,
+    userJwt: E401,
+    otherUserJwt: E401,
+    stripe: E401,
+    oauth: OK,
+    webhook: E401,
+  },
+  // The token endpoint reads its credential from the form (a code and its verifier, a refresh token): a
+  // header credential of any kind is none to it, and the form's credential is the right one in every case.
+  "oauth-client": {
+    none: OK,
+    wrongBearer: OK,
+    wrongRelayHeader: OK,
+    forgedJwt: OK,
+    algNoneJwt: OK,
+    expiredJwt: OK,
+    wrongStripe: OK,
+    wrongWebhook: OK,
+    relayBearer: OK,
+    relayHeader: OK,
+    chatgpt: OK,
+    admin: OK,
+    userJwt: OK,
+    otherUserJwt: OK,
+    stripe: OK,
+    oauth: OK,
+    webhook: OK,
+  },
+  // The consent form: the credential is what is typed into its ADMIN_TOKEN field (credentialIntoForm).
+  "admin-form": {
+    none: E401,
+    wrongBearer: E401,
+    wrongRelayHeader: E401,
+    forgedJwt: E401,
+    algNoneJwt: E401,
+    expiredJwt: E401,
+    wrongStripe: E401,
+    wrongWebhook: E401,
+    relayBearer: E401,
+    relayHeader: E401,
+    chatgpt: E401,
+    admin: OK,
+    userJwt: E401,
+    otherUserJwt: E401,
+    stripe: E401,
+    oauth: E401,
+    webhook: E401,
   },
 };
 
@@ -322,15 +405,18 @@ async function attempt(spec: RouteSpec, example: RouteExample, credential: Crede
   const before = await storageOf(c);
   const request = example.request(c, 0);
   expect(matchesSpec(spec, request.path)).toBe(true);
-  const body = bodyTextOf(request);
-  const headers = {
-    "CF-Connecting-IP": uniqueIp(),
-    ...request.headers,
-    ...(await CREDENTIALS[credential].headers(c, body ?? "")),
-  };
+  const withCredential = credentialIntoForm(
+    request,
+    {
+      "CF-Connecting-IP": uniqueIp(),
+      ...request.headers,
+      ...(await CREDENTIALS[credential].headers(c, bodyTextOf(request) ?? "")),
+    },
+    bodyTextOf(request),
+  );
   const response = await relay(
     targetOf(request),
-    { method: spec.method, headers, body },
+    { method: spec.method, headers: withCredential.headers, body: withCredential.body, redirect: "manual" },
     { OPENAI_BASE_URL: c.openai.baseUrl, GITHUB_API_URL: c.github.apiUrl },
   );
   return { c, before, response };
@@ -371,7 +457,7 @@ for (const name of routeNames) {
 
         if (expectation === "ok") {
           expect(response.status, await response.clone().text()).toBeGreaterThanOrEqual(200);
-          expect(response.status).toBeLessThan(300);
+          expect(response.status).toBeLessThan(example.redirects ? 303 : 300);
           await example.succeeded(response, c);
           expect(await c.openai.received()).toHaveLength(example.upstream.openai);
           expect(await c.github.received()).toHaveLength(example.upstream.github);
@@ -383,10 +469,24 @@ for (const name of routeNames) {
           await example.asOtherUser?.(response);
         } else {
           expect(response.status).toBe(expectation.status);
-          // Exactly the error shape: no other key, a code, a human sentence.
-          const body = await response.json();
-          expect(body).toEqual({ success: false, error: { code: expectation.code, message: expect.any(String) } });
-          if (expectation.status === 401) expect(response.headers.get("WWW-Authenticate")).toBe('Bearer realm="relay"');
+          if (spec.errors === "html") {
+            // The consent page's refusal is a page for a person, with the page's policy and nothing typed echoed.
+            expect(response.headers.get("Content-Type")).toBe("text/html; charset=utf-8");
+            expect(response.headers.get("Content-Security-Policy")).toMatch(/^default-src 'none'; /);
+            expect(await response.text()).not.toMatch(/test-(?:admin|chatgpt|relay)-token|secret/);
+          } else {
+            // Exactly the error shape: no other key, a code, a human sentence.
+            const body = await response.json();
+            expect(body).toEqual({ success: false, error: { code: expectation.code, message: expect.any(String) } });
+          }
+          if (expectation.status === 401 && spec.auth === "mcp-token") {
+            // The challenge also says where OAuth discovery starts (RFC 9728 §5.1).
+            expect(response.headers.get("WWW-Authenticate")).toBe(
+              'Bearer realm="relay", resource_metadata="https://relay.test/.well-known/oauth-protected-resource/mcp", scope="read write"',
+            );
+          } else if (expectation.status === 401 && spec.errors !== "html") {
+            expect(response.headers.get("WWW-Authenticate")).toBe('Bearer realm="relay"');
+          }
           const audit = example.audited
             ? [{ ...example.audited, outcome: `refused:${expectation.code}`, dry_run: 0 }]
             : [];

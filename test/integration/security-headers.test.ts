@@ -3,8 +3,16 @@ import { ROUTES, type RouteName } from "../../src/routes";
 import { ADMIN_TOKEN, CHATGPT_BEARER_TOKEN, RELAY_SECRET, TEST_SECRETS } from "../secrets";
 import { paymentHeaders, stripeSignature, userJwt } from "../support/ledger";
 import { FAR, stored, userWith } from "../support/library";
+import { authorizeQuery, openConsent, pkcePair, registerClient } from "../support/oauth";
 import { githubScenario, ORIGIN, openaiScenario, relay, uniqueId, uniqueIp } from "../support/relay";
-import { bodyTextOf, newContext, rightCredential, targetOf, VALID_REQUESTS } from "../support/valid-requests";
+import {
+  bodyTextOf,
+  credentialIntoForm,
+  newContext,
+  rightCredential,
+  targetOf,
+  VALID_REQUESTS,
+} from "../support/valid-requests";
 
 /**
  * Security headers on every route of ROUTES, from each route's valid request (test/support/valid-requests.ts):
@@ -67,9 +75,10 @@ async function validCall(name: RouteName, credential: "right" | "wrong"): Promis
   if (credential === "right" && spec.auth === "standard-webhook") {
     Object.assign(headers, paymentHeaders(c.eventId, body ?? ""));
   }
+  const withCredential = credentialIntoForm(request, headers, body);
   return {
     path: targetOf(request),
-    init: { method: spec.method, headers, body },
+    init: { method: spec.method, headers: withCredential.headers, body: withCredential.body, redirect: "manual" },
     vars: { OPENAI_BASE_URL: openaiScenario("ok").baseUrl, GITHUB_API_URL: githubScenario("ok").apiUrl },
   };
 }
@@ -80,12 +89,13 @@ async function validCall(name: RouteName, credential: "right" | "wrong"): Promis
  */
 function caseOf(name: RouteName): Case {
   const spec = ROUTES[name];
+  // The token endpoint's credential is in its form, so a wrong header is none to it: it gets the wrong method.
+  const takesNoHeaderCredential = spec.auth === "none" || spec.auth === "oauth-client";
   return {
     success: () => validCall(name, "right"),
-    error:
-      spec.auth === "none"
-        ? async () => ({ ...(await validCall(name, "right")), init: { method: "POST" } })
-        : () => validCall(name, "wrong"),
+    error: takesNoHeaderCredential
+      ? async () => ({ ...(await validCall(name, "right")), init: { method: spec.method === "POST" ? "PUT" : "POST" } })
+      : () => validCall(name, "wrong"),
     cache: VALID_REQUESTS[name].cache,
   };
 }
@@ -114,9 +124,18 @@ function expectEchoedOrigin(response: Response, origin: string): void {
   expect(response.headers.get("Access-Control-Allow-Origin")).not.toBe("*");
 }
 
-/** An error body: the one error shape, and neither a secret nor anything of a stack trace in it. */
+/**
+ * An error body: the one error shape (the consent page's: a page under its strict policy), and neither a
+ * secret nor anything of a stack trace in it.
+ */
 async function expectCleanErrorBody(response: Response): Promise<void> {
   const text = await response.text();
+  if (response.headers.get("Content-Type")?.startsWith("text/html")) {
+    expect(response.headers.get("Content-Security-Policy")).toMatch(/^default-src 'none'; style-src 'sha256-[^']+'; /);
+    for (const secret of TEST_SECRETS) expect(text).not.toContain(secret);
+    expect(text).not.toMatch(/\bat \S+ \(|\.(?:ts|js|mjs):\d+|node_modules|workerd/);
+    return;
+  }
   const body = JSON.parse(text) as { success: unknown; error: { code: unknown; message: unknown } };
   expect(body.success).toBe(false);
   expect(body.error.code).toMatch(/^[a-z][a-z0-9_]*$/);
@@ -138,7 +157,7 @@ describe("security headers on every route of the route table", () => {
     it("answers success with nosniff, a request id, its Cache-Control and the allowed origin echoed", async () => {
       const response = await send(await success(), ORIGIN);
       expect(response.status, await response.clone().text()).toBeGreaterThanOrEqual(200);
-      expect(response.status).toBeLessThan(300);
+      expect(response.status).toBeLessThan(VALID_REQUESTS[name].redirects ? 303 : 300);
       expectPlatformHeaders(response, cache ?? "no-store");
       if (name === "health") {
         // Health sits before the origin policy (it needs nothing and reveals nothing): no CORS at all.
@@ -175,7 +194,7 @@ describe("security headers on every route of the route table", () => {
 
     it("echoes any origin when ORIGIN_ALLOWLIST is empty, never *", async () => {
       const response = await send(await success(), "https://anyone.test", { ORIGIN_ALLOWLIST: "" });
-      expect(response.status).toBeLessThan(300);
+      expect(response.status).toBeLessThan(VALID_REQUESTS[name].redirects ? 303 : 300);
       expect(response.headers.get("Access-Control-Allow-Origin")).not.toBe("*");
       if (name !== "health") expectEchoedOrigin(response, "https://anyone.test");
       await response.body?.cancel();
@@ -327,5 +346,35 @@ describe("authenticated answers that an upstream sends", () => {
     expect(unsatisfiable.status).toBe(416);
     expectPlatformHeaders(unsatisfiable, "no-store");
     await expectCleanErrorBody(unsatisfiable);
+  });
+});
+
+describe("the consent page's own headers", () => {
+  it("allows no script, only its hashed stylesheet, a form posted back here or to the client, and no framing", async () => {
+    const clientId = await registerClient();
+    const form = await openConsent(authorizeQuery(clientId, (await pkcePair()).challenge));
+    expect(form.response.status).toBe(200);
+    const style = /<style>([\s\S]*?)<\/style>/.exec(form.page)?.[1] ?? "";
+    const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(style));
+    const hash = btoa(String.fromCharCode(...new Uint8Array(digest)));
+    expect(form.response.headers.get("Content-Security-Policy")).toBe(
+      `default-src 'none'; style-src 'sha256-${hash}'; form-action 'self' https://client.test; frame-ancestors 'none'; base-uri 'none'`,
+    );
+    expect(form.response.headers.get("X-Frame-Options")).toBe("DENY");
+    expect(form.response.headers.get("Referrer-Policy")).toBe("no-referrer");
+    expectPlatformHeaders(form.response, "no-store");
+    expect(form.page).not.toMatch(/<script|\son\w+=|javascript:/i);
+    expect(form.response.headers.get("Set-Cookie")).toMatch(
+      /^__Host-oauth-consent-[0-9a-f]{16}=[0-9a-f]{64}; Path=\/; Secure; HttpOnly; SameSite=Lax; Max-Age=600$/,
+    );
+  });
+
+  it("serves its error page under a policy that allows no form at all", async () => {
+    const response = await relay("/authorize?client_id=nobody", { headers: { "CF-Connecting-IP": uniqueIp() } });
+    expect(response.status).toBe(400);
+    expect(response.headers.get("Content-Security-Policy")).toMatch(
+      /^default-src 'none'; style-src 'sha256-[^']+'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'$/,
+    );
+    expectPlatformHeaders(response, "no-store");
   });
 });

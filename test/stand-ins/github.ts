@@ -7,7 +7,9 @@ import { listenOnLoopback, parseRecorded, readBody, json as sendJson } from "./h
  *
  * Each test picks its own scenario through the GITHUB_API_URL it gives the relay, so tests running at once
  * never share state: `http://127.0.0.1:PORT/s/<id>/<behaviour>`. Behaviours:
- *   ok                the four allowed calls answer as GitHub does (pulls: 5 open pull requests in all)
+ *   ok                the allowed calls answer as GitHub does (pulls: 5 open pull requests in all; search: two hits
+ *                     per `repo:` and one per `user:` qualifier, none when the text says "nothing"; a pull request
+ *                     has 3 comments)
  *   status-<code>     a GitHub error body with that status (404 Not Found, 422 Validation Failed, 500, …)
  *   ratelimit         403, `x-ratelimit-remaining: 0`, `x-ratelimit-reset` 120 s from now (primary limit)
  *   secondary         403 with `retry-after: 30` (secondary rate limit)
@@ -19,7 +21,7 @@ import { listenOnLoopback, parseRecorded, readBody, json as sendJson } from "./h
  *   hang              accepts the request and never answers
  *   slow-<ms>         waits ms milliseconds, then answers like `ok`
  *   reset             destroys the connection without answering
- * Every request is recorded, allowed or not; a method/path outside the four allowed calls answers 599 so a
+ * Every request is recorded, allowed or not; a method/path outside the seven allowed calls answers 599 so a
  * wrong URL fails loudly. `GET /__requests/<id>` returns what the scenario received.
  */
 export type RecordedGitHubRequest = {
@@ -30,12 +32,15 @@ export type RecordedGitHubRequest = {
   body: unknown;
 };
 
-/** The four calls the relay may make, as GitHub documents them. */
+/** The seven calls the relay may make, as GitHub documents them. */
 export const ALLOWED_CALLS: Array<{ method: string; path: RegExp }> = [
   { method: "POST", path: /^\/repos\/[^/]+\/[^/]+\/dispatches$/ },
   { method: "GET", path: /^\/repos\/[^/]+\/[^/]+\/pulls$/ },
   { method: "POST", path: /^\/repos\/[^/]+\/[^/]+\/issues\/\d+\/comments$/ },
   { method: "POST", path: /^\/repos\/[^/]+\/[^/]+\/issues\/\d+\/labels$/ },
+  { method: "GET", path: /^\/search\/issues$/ },
+  { method: "GET", path: /^\/repos\/[^/]+\/[^/]+\/pulls\/\d+$/ },
+  { method: "GET", path: /^\/repos\/[^/]+\/[^/]+\/issues\/\d+\/comments$/ },
 ];
 
 const DOCS = "https://docs.github.com/rest";
@@ -69,7 +74,7 @@ export async function startGitHubStandIn(port = 0) {
     }
 
     if (!ALLOWED_CALLS.some((call) => call.method === req.method && call.path.test(path))) {
-      return json(res, 599, { message: `stand-in: ${req.method} ${path} is not one of the four allowed calls` });
+      return json(res, 599, { message: `stand-in: ${req.method} ${path} is not one of the seven allowed calls` });
     }
     behave(behaviour, record, req, res);
   });
@@ -133,10 +138,21 @@ function behave(behaviour: string, record: RecordedGitHubRequest, req: IncomingM
   }
 }
 
-/** The success answers of the four calls, shaped like GitHub's (with more fields than the relay keeps). */
+/** The success answers of the allowed calls, shaped like GitHub's (with more fields than the relay keeps). */
 function answer(record: RecordedGitHubRequest, res: ServerResponse) {
   const [, , owner, repo, kind, number] = record.path.split("/");
   const body = (record.body ?? {}) as { body?: string; labels?: string[] };
+  if (record.path === "/search/issues") return json(res, 200, searchAnswer(record.query.q ?? ""));
+  if (kind === "pulls" && number !== undefined) {
+    return json(res, 200, { ...pull(`${owner}/${repo}`, Number(number)), comments: 3, review_comments: 1 });
+  }
+  if (kind === "issues" && record.method === "GET") {
+    return json(
+      res,
+      200,
+      [1, 2, 3].map((n) => issueComment(`${owner}/${repo}`, Number(number), n)),
+    );
+  }
   if (record.path.endsWith("/dispatches")) {
     res.writeHead(204);
     return res.end();
@@ -198,7 +214,7 @@ function pull(fullName: string, n: number) {
     locked: false,
     title: `Pull request ${n}`,
     user: { login: `dev${n}`, id: n, type: "User" },
-    body: "A long description the relay drops.",
+    body: `The description of pull request ${n}.`,
     labels: [{ id: 1, name: "kora", color: "ededed", default: false }],
     draft: n % 2 === 0,
     head: { label: `octo:feature-${n}`, ref: `feature-${n}`, sha: `head${n}`, repo: { id: 1 } },
@@ -207,6 +223,54 @@ function pull(fullName: string, n: number) {
     created_at: "2026-01-01T00:00:00Z",
     updated_at: "2026-01-02T00:00:00Z",
     merged_at: null,
+  };
+}
+
+/** GitHub's search answer: two hits per `repo:` qualifier, one per `user:` (in `<user>/widgets`). */
+function searchAnswer(q: string) {
+  const repos = q.includes("nothing")
+    ? []
+    : q.split(" ").flatMap((word) => {
+        if (word.startsWith("repo:")) return [`${word.slice(5)}#1`, `${word.slice(5)}#2`];
+        if (word.startsWith("user:")) return [`${word.slice(5)}/widgets#7`];
+        return [];
+      });
+  const items = repos.map((hit) => {
+    const [fullName = "", n = "0"] = hit.split("#");
+    const { body: _body, ...rest } = pull(fullName, Number(n));
+    return {
+      url: `https://api.github.com/repos/${fullName}/issues/${n}`,
+      repository_url: `https://api.github.com/repos/${fullName}`,
+      html_url: rest.html_url,
+      id: rest.id,
+      number: rest.number,
+      title: rest.title,
+      user: rest.user,
+      labels: rest.labels,
+      state: rest.state,
+      comments: 3,
+      created_at: rest.created_at,
+      updated_at: rest.updated_at,
+      pull_request: { url: rest.url, html_url: rest.html_url, merged_at: null },
+      body: `The description of pull request ${n}.`,
+      score: 1,
+    };
+  });
+  return { total_count: items.length, incomplete_results: false, items };
+}
+
+function issueComment(fullName: string, issue: number, n: number) {
+  const id = issue * 100 + n;
+  return {
+    id,
+    node_id: `IC_${id}`,
+    url: `https://api.github.com/repos/${fullName}/issues/comments/${id}`,
+    html_url: `https://github.com/${fullName}/pull/${issue}#issuecomment-${id}`,
+    body: `Comment ${n} on ${issue}`,
+    user: { login: `reviewer${n}`, id: n, type: "User" },
+    created_at: `2026-01-0${n}T00:00:00Z`,
+    updated_at: `2026-01-0${n}T00:00:00Z`,
+    author_association: "MEMBER",
   };
 }
 

@@ -7,6 +7,15 @@ import type { FuzzJson } from "../fuzz/values";
 import { ADMIN_TOKEN, CHATGPT_BEARER_TOKEN, RELAY_SECRET } from "../secrets";
 import { grant, postStripe, stripeEvent, userJwt } from "./ledger";
 import { FAR, stored } from "./library";
+import {
+  authorizationCode,
+  authorizeQuery,
+  issuedTokens,
+  openConsent,
+  pkcePair,
+  REDIRECT_URI,
+  registerClient,
+} from "./oauth";
 import { relay, uniqueId, uniqueIp } from "./relay";
 
 /**
@@ -48,6 +57,11 @@ export type ValidRequest = {
   text?: string;
   /** The user a user JWT must name to be the right credential. */
   subject?: string;
+  /**
+   * A form field that carries the credential instead of a header (the consent form's ADMIN_TOKEN): suites put
+   * the bearer token of their credential there (`credentialIntoForm`).
+   */
+  formCredential?: string;
 };
 
 /** A route's valid request and what its success looks like. */
@@ -66,6 +80,8 @@ export type RouteExample = {
   asOtherUser?: (response: Response) => Promise<void>;
   /** The `Cache-Control` of a success, when it is not `no-store`. */
   cache?: string;
+  /** A success is a redirect (302 with Location), not a 2xx: the consent form's decision. */
+  redirects?: boolean;
 };
 
 const JSON_TYPE = { "Content-Type": "application/json" };
@@ -223,6 +239,49 @@ function paymentBody(c: RequestContext, variant: number): FuzzJson {
   ];
   return events[variant % events.length] as FuzzJson;
 }
+
+const MCP_HEADERS = { "Content-Type": "application/json", Accept: "application/json, text/event-stream" };
+const FORM_TYPE = { "Content-Type": "application/x-www-form-urlencoded" };
+
+/** Variant 0 lists pull requests through the MCP tool (one GitHub call); the others list the tools. */
+function mcpBody(variant: number): FuzzJson {
+  if (variant % 2) return { jsonrpc: "2.0", id: variant, method: "tools/list" };
+  return {
+    jsonrpc: "2.0",
+    id: 1,
+    method: "tools/call",
+    params: { name: "list_pull_requests", arguments: { owner: "octo-org", repo: "widgets", per_page: 2 } },
+  };
+}
+
+/** OAuth state a request of a context needs (a code, a refresh token, consent handles), made by its setup. */
+const oauthState = new Map<
+  string,
+  { clientId: string; verifier: string; code: string; refreshToken: string; refreshClientId: string }
+>();
+const consentState = new Map<string, { clientId: string; forms: Array<{ handle: string; cookie: string }> }>();
+const VARIANTS = 6;
+
+function oauthOf(c: RequestContext) {
+  const state = oauthState.get(c.user);
+  if (!state) throw new Error(`no OAuth state for ${c.user}: its setup has not run`);
+  return state;
+}
+
+function consentOf(c: RequestContext) {
+  const state = consentState.get(c.user);
+  if (!state) throw new Error(`no consent forms for ${c.user}: its setup has not run`);
+  return state;
+}
+
+/** A discovery document: public, no upstream, its one check of a key field. */
+const discovery = (path: string, field: string): RouteExample => ({
+  request: () => ({ path, query: [], headers: {} }),
+  succeeded: async (response) =>
+    expect(await bodyOf(response)).toMatchObject({ [field]: expect.stringMatching(/^https:\/\/[a-z.]+/) }),
+  upstream: NOTHING,
+  audited: null,
+});
 
 export const VALID_REQUESTS: Record<RouteName, RouteExample> = {
   health: {
@@ -532,7 +591,131 @@ export const VALID_REQUESTS: Record<RouteName, RouteExample> = {
     upstream: NOTHING,
     audited: { actor: "admin", action: "library_put", target: "library" },
   },
+  mcp: {
+    request: (_, variant) => ({ path: "/mcp", query: [], headers: MCP_HEADERS, body: mcpBody(variant) }),
+    succeeded: async (response) =>
+      expect(await bodyOf(response)).toMatchObject({
+        jsonrpc: "2.0",
+        id: 1,
+        result: { structuredContent: { pull_requests: [{ number: 1 }, { number: 2 }], has_more: true } },
+      }),
+    upstream: { openai: 0, github: 1 },
+    audited: null,
+  },
+  authorizationServerMetadata: discovery("/.well-known/oauth-authorization-server", "issuer"),
+  protectedResourceMetadata: discovery("/.well-known/oauth-protected-resource/mcp", "resource"),
+  protectedResourceMetadataRoot: discovery("/.well-known/oauth-protected-resource", "resource"),
+  register: {
+    request: (c) => ({
+      path: "/oauth/register",
+      query: [],
+      headers: JSON_TYPE,
+      body: {
+        client_name: `Client ${c.user}`,
+        redirect_uris: [REDIRECT_URI],
+        token_endpoint_auth_method: "none",
+        grant_types: ["authorization_code", "refresh_token"],
+        response_types: ["code"],
+      },
+    }),
+    succeeded: async (response, c) =>
+      expect(await bodyOf(response)).toMatchObject({ client_id: expect.any(String), client_name: `Client ${c.user}` }),
+    upstream: NOTHING,
+    audited: null,
+  },
+  token: {
+    // A code for variant 0; a refresh token (rotated, but valid until its replacement is used) for the rest.
+    setup: async (c) => {
+      const { clientId, verifier, code } = await authorizationCode();
+      const refresh = await issuedTokens();
+      oauthState.set(c.user, {
+        clientId,
+        verifier,
+        code,
+        refreshToken: refresh.refreshToken,
+        refreshClientId: refresh.clientId,
+      });
+    },
+    request: (c, variant) => {
+      const state = oauthOf(c);
+      const fields: Record<string, string> =
+        variant % VARIANTS === 0
+          ? {
+              grant_type: "authorization_code",
+              code: state.code,
+              code_verifier: state.verifier,
+              client_id: state.clientId,
+              redirect_uri: REDIRECT_URI,
+            }
+          : { grant_type: "refresh_token", refresh_token: state.refreshToken, client_id: state.refreshClientId };
+      return { path: "/oauth/token", query: [], headers: FORM_TYPE, text: new URLSearchParams(fields).toString() };
+    },
+    succeeded: async (response) =>
+      expect(await bodyOf(response)).toMatchObject({ token_type: "bearer", access_token: expect.any(String) }),
+    upstream: NOTHING,
+    audited: null,
+  },
+  consent: {
+    setup: async (c) => {
+      consentState.set(c.user, { clientId: await registerClient(), forms: [] });
+    },
+    request: (c) => ({
+      path: "/authorize",
+      query: [
+        ...new URLSearchParams(authorizeQuery(consentOf(c).clientId, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM")),
+      ],
+      headers: {},
+    }),
+    succeeded: async (response) => expect(await response.text()).toContain("Allow Test client to use Kora"),
+    upstream: NOTHING,
+    audited: null,
+  },
+  approve: {
+    // One consent form per variant: a decision uses its form up.
+    setup: async (c) => {
+      const clientId = await registerClient();
+      const { challenge } = await pkcePair();
+      const forms = [];
+      for (let variant = 0; variant < VARIANTS; variant++)
+        forms.push(await openConsent(authorizeQuery(clientId, challenge)));
+      consentState.set(c.user, { clientId, forms });
+    },
+    request: (c, variant) => {
+      const form = consentOf(c).forms[variant % VARIANTS] ?? { handle: "", cookie: "" };
+      const fields = { handle: form.handle, access: variant % 2 ? "read" : "write", decision: "approve" };
+      return {
+        path: "/authorize",
+        query: [],
+        headers: { ...FORM_TYPE, Cookie: form.cookie },
+        text: new URLSearchParams(fields).toString(),
+        formCredential: "admin_token",
+      };
+    },
+    succeeded: async (response) =>
+      expect(response.headers.get("Location")).toMatch(/^https:\/\/client\.test\/callback\?code=[^&]+&state=/),
+    upstream: NOTHING,
+    audited: null,
+    redirects: true,
+  },
 };
+
+/**
+ * A request with its credential where the route reads it: a route with `formCredential` takes the bearer
+ * token of `headers` as that form field (and no Authorization header), every other route the headers as they are.
+ */
+export function credentialIntoForm(
+  request: ValidRequest,
+  headers: Record<string, string>,
+  body: string | undefined,
+): { headers: Record<string, string>; body: string | undefined } {
+  if (request.formCredential === undefined) return { headers, body };
+  const rest = Object.fromEntries(Object.entries(headers).filter(([name]) => name.toLowerCase() !== "authorization"));
+  const authorization = Object.entries(headers).find(([name]) => name.toLowerCase() === "authorization")?.[1];
+  const token = /^Bearer (.+)$/.exec(authorization ?? "")?.[1];
+  const form = new URLSearchParams(body ?? "");
+  if (token !== undefined) form.set(request.formCredential, token);
+  return { headers: rest, body: form.toString() };
+}
 
 /**
  * The route's own credential, for a request about `subject` (a webhook's signature is made over the final
@@ -558,6 +741,11 @@ export async function rightCredential(
       return { Authorization: `Bearer ${variant % 4 < 2 ? await userJwt(subject) : ADMIN_TOKEN}` };
     case "optional-user-jwt":
       return variant % 4 < 2 ? { Authorization: `Bearer ${await userJwt(subject)}` } : {};
+    case "mcp-token":
+      return { Authorization: `Bearer ${CHATGPT_BEARER_TOKEN}` };
+    case "admin-form":
+      // Typed into the consent form: credentialIntoForm moves it there.
+      return { Authorization: `Bearer ${ADMIN_TOKEN}` };
     default:
       return {};
   }

@@ -1,21 +1,11 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from "@asteasolutions/zod-to-openapi";
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
+import * as z from "zod";
 import { type AuditedEnv, auditAttempt } from "../../audit/attempt";
-import { Forbidden, InvalidRequest } from "../../errors";
-import { readConfig } from "../../lib/config";
 import { readJson } from "../../lib/request";
 import { mount } from "../../middleware/guard";
-import {
-  addLabels,
-  createIssueComment,
-  dispatchRepositoryEvent,
-  githubConfig,
-  listPullRequests,
-  type Repository,
-} from "../../upstream/github";
-import { repositoryAllowed } from "./allowlist";
+import { type ActionContext, commentOnPull, dispatchTask, labelPull, listPulls } from "./actions";
 import { connectorRoutes, operations, SECURITY_SCHEME } from "./contract";
-import { commentRequest, connectorConfig, dispatchRequest, labelRequest, listRequest } from "./schema";
 
 export { connectorRoutes };
 
@@ -24,18 +14,14 @@ export const connector = new Hono<AuditedEnv>();
 
 const audited = (action: string) => auditAttempt({ actor: "chatgpt", action, target: () => "unknown" });
 
-/** Reads both configs up front, so an unconfigured relay answers 503 before anything else happens. */
-function configOf(env: Env) {
-  return { connector: readConfig(env, connectorConfig), github: readConfig(env, githubConfig) };
+/** The request's part of an action (actions.ts); a read-only route, not audited, gets a draft nobody writes. */
+function actionContext(c: Context<AuditedEnv>): ActionContext {
+  const audit = c.get("audit") ?? { target: "unknown", dryRun: false };
+  return { env: c.env, requestId: c.get("requestId"), audit };
 }
 
-/** 403 before any GitHub call for a repository outside ALLOWED_REPOS. */
-function allowed(config: { ALLOWED_REPOS: string[] }, { owner, repo }: Repository): Repository {
-  if (!repositoryAllowed(config.ALLOWED_REPOS, owner, repo)) {
-    throw new Forbidden(`${owner}/${repo} is not in ALLOWED_REPOS`, "repository_not_allowed");
-  }
-  return { owner, repo };
-}
+/** The JSON body, unvalidated: the action validates it with its schema, as it does for an MCP tool's input. */
+const jsonBody = (c: Context<AuditedEnv>) => readJson(c.req.raw, z.unknown());
 
 // zod-to-openapi is used directly rather than through @hono/zod-openapi, whose `import { z } from "zod"`
 // would pull every zod locale into the bundle (+100 KiB gzipped, BENCHMARKS.md).
@@ -50,65 +36,25 @@ registry.registerComponent("securitySchemes", SECURITY_SCHEME, {
 mount(
   connector,
   connectorRoutes.dispatch,
-  async (c) => {
-    const config = configOf(c.env);
-    const body = await readJson(c.req.raw, dispatchRequest);
-    const audit = c.get("audit");
-    audit.target = `${body.owner}/${body.repo}`;
-    const repository = allowed(config.connector, body);
-    const types = config.connector.DISPATCH_EVENT_TYPES;
-    const eventType = body.event_type ?? (types[0] as string);
-    if (!types.includes(eventType)) {
-      throw new InvalidRequest(`event_type: must be one of ${types.join(", ")}`, "event_type_not_allowed");
-    }
-    await dispatchRepositoryEvent(config.github, repository, {
-      event_type: eventType,
-      ...(body.client_payload === undefined ? {} : { client_payload: body.client_payload }),
-    });
-    return c.json({
-      success: true,
-      dispatched: true,
-      repository: audit.target,
-      event_type: eventType,
-      request_id: c.get("requestId"),
-    });
-  },
+  async (c) => c.json({ success: true, ...(await dispatchTask(actionContext(c), await jsonBody(c))) }),
   [audited("dispatch")],
 );
 
-mount(connector, connectorRoutes.listPulls, async (c) => {
-  const config = configOf(c.env);
-  const body = await readJson(c.req.raw, listRequest);
-  const repository = allowed(config.connector, body);
-  const { pulls, hasMore } = await listPullRequests(config.github, repository, body);
-  return c.json({ success: true, pull_requests: pulls, page: body.page, has_more: hasMore });
-});
+mount(connector, connectorRoutes.listPulls, async (c) =>
+  c.json({ success: true, ...(await listPulls(actionContext(c), await jsonBody(c))) }),
+);
 
 mount(
   connector,
   connectorRoutes.comment,
-  async (c) => {
-    const config = configOf(c.env);
-    const body = await readJson(c.req.raw, commentRequest);
-    c.get("audit").target = `${body.owner}/${body.repo}#${body.pull_number}`;
-    const repository = allowed(config.connector, body);
-    const comment = await createIssueComment(config.github, repository, body.pull_number, body.body);
-    return c.json({ success: true, comment });
-  },
+  async (c) => c.json({ success: true, ...(await commentOnPull(actionContext(c), await jsonBody(c))) }),
   [audited("comment")],
 );
 
 mount(
   connector,
   connectorRoutes.label,
-  async (c) => {
-    const config = configOf(c.env);
-    const body = await readJson(c.req.raw, labelRequest);
-    c.get("audit").target = `${body.owner}/${body.repo}#${body.pull_number}`;
-    const repository = allowed(config.connector, body);
-    const labels = await addLabels(config.github, repository, body.pull_number, body.labels);
-    return c.json({ success: true, labels });
-  },
+  async (c) => c.json({ success: true, ...(await labelPull(actionContext(c), await jsonBody(c))) }),
   [audited("label")],
 );
 

@@ -82,6 +82,26 @@ export const labelRequest = z.strictObject({
     .meta({ description: "1-20 label names (at most 50 characters each) to add; existing labels stay." }),
 });
 
+/** MCP `search`: one `query` string, the shape OpenAI's deep research and company knowledge call. */
+export const searchRequest = z.strictObject({
+  query: z
+    .string()
+    .min(1)
+    .max(256)
+    .meta({ description: "Words to look for in the title, description and comments of pull requests." }),
+});
+
+/** MCP `fetch`: one `id` string, as `search` returned it. */
+export const fetchRequest = z.strictObject({
+  id: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/(?!\.\.?#)[A-Za-z0-9._-]{1,100}#[1-9]\d{0,14}$/,
+      "must be owner/repo#number, as search returned it",
+    )
+    .meta({ description: "A pull request as search returned it: owner/repo#number.", example: "octo-org/hivemind#42" }),
+});
+
 const repository = z.string().meta({ example: "octo-org/hivemind" });
 
 /** Answer of `POST /chatgpt/dispatch`. */

@@ -1,13 +1,10 @@
 import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
+import * as z from "zod";
 import { type AuditedEnv, auditAttempt } from "../../audit/attempt";
-import { Forbidden, InvalidRequest } from "../../errors";
-import { readConfig } from "../../lib/config";
 import { readJson } from "../../lib/request";
 import { mount, type RouteSpec } from "../../middleware/guard";
-import { dispatchRepositoryEvent, githubConfig } from "../../upstream/github";
-import { ipAllowed } from "./ip-allowlist";
-import { triggerConfig, triggerGateConfig, triggerRequest } from "./schema";
+import { assertTriggerIpAllowed, triggerHive } from "./trigger";
 
 /** The operator trigger: `POST /trigger-hive` starts the Hivemind foreman workflow. */
 export const triggerRoutes = {
@@ -16,13 +13,9 @@ export const triggerRoutes = {
 
 export const trigger = new Hono<AuditedEnv>();
 
-/** 403 for a client IP outside TRIGGER_IP_ALLOWLIST (when set). */
+/** 403 for a client IP outside TRIGGER_IP_ALLOWLIST (when set), before the rate limit and the secret. */
 const ipGate = createMiddleware<AuditedEnv>(async function ipGate(c, next) {
-  const { TRIGGER_IP_ALLOWLIST: ranges } = readConfig(c.env, triggerGateConfig);
-  const ip = c.get("clientIp");
-  if (ranges.length > 0 && !ipAllowed(ranges, ip)) {
-    throw new Forbidden(`This IP address (${ip}) is not in TRIGGER_IP_ALLOWLIST`, "ip_not_allowed");
-  }
+  assertTriggerIpAllowed(c.env, c.get("clientIp"));
   await next();
 });
 
@@ -30,33 +23,8 @@ mount(
   trigger,
   triggerRoutes.trigger,
   async (c) => {
-    const config = readConfig(c.env, triggerConfig);
-    // A dry run checks the whole configuration too, so that it answers what the real call would do.
-    const github = readConfig(c.env, githubConfig);
-    const body = await readJson(c.req.raw, triggerRequest);
-    const audit = c.get("audit");
-    audit.dryRun = body.dry_run;
-    if (!config.HIVE_ACTIONS.includes(body.action)) {
-      throw new InvalidRequest(`action: must be one of ${config.HIVE_ACTIONS.join(", ")}`, "action_not_allowed");
-    }
-    audit.target = `${config.HIVE_REPOSITORY}:${body.action}`;
-
-    const requestId = c.get("requestId");
-    const event = {
-      event_type: config.HIVE_EVENT_TYPE,
-      client_payload: { action: body.action, payload: body.payload ?? {}, request_id: requestId },
-    };
-    if (body.dry_run) {
-      audit.outcome = "dry_run";
-      return c.json({
-        success: true,
-        dry_run: true,
-        would_dispatch: { repository: config.HIVE_REPOSITORY, ...event },
-      });
-    }
-    const [owner = "", repo = ""] = config.HIVE_REPOSITORY.split("/");
-    await dispatchRepositoryEvent(github, { owner, repo }, event);
-    return c.json({ success: true, dispatched: true, request_id: requestId });
+    const context = { env: c.env, requestId: c.get("requestId"), audit: c.get("audit") };
+    return c.json({ success: true, ...(await triggerHive(context, await readJson(c.req.raw, z.unknown()))) });
   },
   [
     // First, so that refusals by everything after it (IP, rate limit, auth, validation) are audited too.

@@ -27,12 +27,13 @@ export const MAX_TRIGGER_PAYLOAD_BYTES = 64 * 1024;
 
 /** `POST /trigger-hive`. */
 export const triggerRequest = z.strictObject({
-  action: z.string().min(1).max(100),
+  action: z.string().min(1).max(100).meta({ description: "One of the relay's HIVE_ACTIONS, such as plan or execute." }),
   dry_run: z.boolean().default(false),
   payload: z
     .record(z.string(), z.unknown())
     .refine((payload) => new TextEncoder().encode(JSON.stringify(payload)).length < MAX_TRIGGER_PAYLOAD_BYTES, {
       message: `must be smaller than ${MAX_TRIGGER_PAYLOAD_BYTES} bytes as JSON`,
     })
-    .optional(),
+    .optional()
+    .meta({ description: "Free-form JSON object handed to the workflow, under 64 KB." }),
 });

@@ -1,0 +1,578 @@
+import { describe, expect, it } from "vitest";
+import { mcpSession, toolError, toolResult } from "../../../test/support/mcp";
+import { issuedTokens } from "../../../test/support/oauth";
+import { errorBody, relay, uniqueId, uniqueIp } from "../../../test/support/relay";
+
+const owner = {
+  type: "string",
+  pattern: "^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$",
+  description: "Repository owner (user or organisation).",
+  example: "octo-org",
+};
+const repo = {
+  type: "string",
+  pattern: "^(?!\\.\\.?$)[A-Za-z0-9._-]{1,100}$",
+  description: "Repository name.",
+  example: "hivemind",
+};
+const pullNumber = {
+  type: "integer",
+  exclusiveMinimum: 0,
+  maximum: 9007199254740991,
+  description: "Pull request number.",
+  example: 42,
+};
+const reads = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true };
+const writes = (idempotentHint: boolean) => ({
+  readOnlyHint: false,
+  destructiveHint: false,
+  idempotentHint,
+  openWorldHint: true,
+});
+const strict = (properties: Record<string, unknown>, required: string[]) => ({
+  type: "object",
+  properties,
+  required,
+  additionalProperties: false,
+});
+const freeObject = { type: "object", propertyNames: { type: "string" }, additionalProperties: {} };
+
+/** Every tool, exactly as tools/list must show it (the schemas are the REST routes' zod schemas). */
+const TOOLS = [
+  {
+    name: "search",
+    description:
+      "Searches pull requests of the allowed repositories by text. Returns {results: [{id, title, url}]}; pass an id to fetch for the whole pull request.",
+    inputSchema: strict(
+      {
+        query: {
+          type: "string",
+          minLength: 1,
+          maxLength: 256,
+          description: "Words to look for in the title, description and comments of pull requests.",
+        },
+      },
+      ["query"],
+    ),
+    annotations: reads,
+  },
+  {
+    name: "fetch",
+    description:
+      "Fetches one pull request by the id search returned (owner/repo#number): its description, recent comments and metadata such as state, author, labels and branches.",
+    inputSchema: strict(
+      {
+        id: {
+          type: "string",
+          pattern: "^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\\/(?!\\.\\.?#)[A-Za-z0-9._-]{1,100}#[1-9]\\d{0,14}$",
+          description: "A pull request as search returned it: owner/repo#number.",
+          example: "octo-org/hivemind#42",
+        },
+      },
+      ["id"],
+    ),
+    annotations: reads,
+  },
+  {
+    name: "list_pull_requests",
+    description:
+      "Lists pull requests of an allowed repository, trimmed to number, title, state, author, branches, labels, link and times. has_more tells whether another page exists.",
+    inputSchema: strict(
+      {
+        owner,
+        repo,
+        state: {
+          default: "open",
+          description: "Which pull requests to list.",
+          type: "string",
+          enum: ["open", "closed", "all"],
+        },
+        per_page: { default: 30, description: "Results per page (1-100).", type: "integer", minimum: 1, maximum: 100 },
+        page: { default: 1, description: "Page number, starting at 1.", type: "integer", minimum: 1, maximum: 10000 },
+      },
+      ["owner", "repo"],
+    ),
+    annotations: reads,
+  },
+  {
+    name: "comment_on_pull_request",
+    description:
+      "Adds a comment (GitHub Markdown) to a pull request of an allowed repository. It never edits or deletes comments.",
+    inputSchema: strict(
+      {
+        owner,
+        repo,
+        pull_number: pullNumber,
+        body: {
+          type: "string",
+          minLength: 1,
+          maxLength: 65536,
+          description: "Comment text in GitHub Markdown (1-65536 characters).",
+        },
+      },
+      ["owner", "repo", "pull_number", "body"],
+    ),
+    annotations: writes(false),
+  },
+  {
+    name: "add_labels",
+    description:
+      "Adds labels to a pull request of an allowed repository and returns all its labels. Existing labels stay; nothing is removed.",
+    inputSchema: strict(
+      {
+        owner,
+        repo,
+        pull_number: pullNumber,
+        labels: {
+          minItems: 1,
+          maxItems: 20,
+          type: "array",
+          items: { type: "string", minLength: 1, maxLength: 50 },
+          description: "1-20 label names (at most 50 characters each) to add; existing labels stay.",
+        },
+      },
+      ["owner", "repo", "pull_number", "labels"],
+    ),
+    annotations: writes(true),
+  },
+  {
+    name: "dispatch_task",
+    description:
+      "Starts a Hivemind task: sends a repository_dispatch event to an allowed repository, which starts the GitHub Actions workflow listening for that event type.",
+    inputSchema: strict(
+      {
+        owner,
+        repo,
+        event_type: {
+          description: "One of the relay's DISPATCH_EVENT_TYPES; defaults to the first one.",
+          type: "string",
+          minLength: 1,
+          maxLength: 100,
+        },
+        client_payload: {
+          description: "Free-form JSON object handed to the workflow; at most 10 top-level keys, under 64 KB.",
+          ...freeObject,
+        },
+      },
+      ["owner", "repo"],
+    ),
+    annotations: writes(false),
+  },
+  {
+    name: "trigger_hive",
+    description:
+      "Starts the Hivemind foreman workflow with an action (such as plan or execute). A dry run by default: it answers what it would send; only dry_run: false dispatches.",
+    inputSchema: strict(
+      {
+        action: {
+          type: "string",
+          minLength: 1,
+          maxLength: 100,
+          description: "One of the relay's HIVE_ACTIONS, such as plan or execute.",
+        },
+        dry_run: { default: true, description: "Only answer what would be sent (default true).", type: "boolean" },
+        payload: { description: "Free-form JSON object handed to the workflow, under 64 KB.", ...freeObject },
+      },
+      ["action"],
+    ),
+    annotations: writes(false),
+  },
+];
+
+/** What the GitHub stand-in received, without the headers. */
+async function calls(session: { github: { received(): Promise<Array<Record<string, unknown>>> } }) {
+  return (await session.github.received()).map(({ method, path, query, body }) => ({ method, path, query, body }));
+}
+
+describe("MCP at /mcp: the official client", () => {
+  it("initializes statelessly and lists every tool with its schema and annotations, exactly", async () => {
+    const session = await mcpSession();
+    expect(session.client.getServerVersion()).toEqual({
+      name: "kora",
+      title: "Kora (Soul Mirror Relay)",
+      version: "1.0.0",
+    });
+    expect(session.client.getServerCapabilities()).toEqual({ tools: {} });
+    const { tools } = await session.client.listTools();
+    expect(tools).toEqual(TOOLS);
+    expect(tools.filter((tool) => (tool.description ?? "").length > 300)).toEqual([]);
+    expect(await calls(session)).toEqual([]);
+  });
+
+  it("answers GET and DELETE with 405: no stream, no session", async () => {
+    for (const method of ["GET", "DELETE"]) {
+      const response = await relay("/mcp", {
+        method,
+        headers: { Authorization: "Bearer test-chatgpt-token", Accept: "text/event-stream" },
+      });
+      expect([response.status, response.headers.get("Allow"), await response.json()]).toEqual([
+        405,
+        "POST",
+        errorBody("method_not_allowed", "This route accepts POST"),
+      ]);
+    }
+  });
+});
+
+// OpenAI's search and fetch shapes (platform.openai.com/docs/mcp): search → {results: [{id, title, url}]}
+// as one text item; fetch → {id, title, text, url, metadata}.
+describe("MCP tools: success", () => {
+  it("search finds pull requests of the allowed repositories only, in OpenAI's result shape", async () => {
+    const session = await mcpSession();
+    const { result, audit } = await session.call("search", { query: "fix login repo:evil/secrets" });
+    expect(result).toEqual(
+      toolResult({
+        results: [
+          { id: "octo/hivemind#1", title: "Pull request 1", url: "https://github.com/octo/hivemind/pull/1" },
+          { id: "octo/hivemind#2", title: "Pull request 2", url: "https://github.com/octo/hivemind/pull/2" },
+          { id: "octo-org/widgets#7", title: "Pull request 7", url: "https://github.com/octo-org/widgets/pull/7" },
+        ],
+      }),
+    );
+    expect(result.content).toHaveLength(1);
+    expect(await calls(session)).toEqual([
+      {
+        method: "GET",
+        path: "/search/issues",
+        query: { q: "fix login is:pr repo:octo/hivemind user:octo-org", per_page: "20" },
+        body: null,
+      },
+    ]);
+    expect(audit).toEqual([]);
+  });
+
+  it("fetch returns one pull request with its description and recent comments, in OpenAI's document shape", async () => {
+    const session = await mcpSession();
+    const { result } = await session.call("fetch", { id: "octo/hivemind#4" });
+    const comment = (n: number) => `## reviewer${n} commented on 2026-01-0${n}T00:00:00Z\n\nComment ${n} on 4`;
+    expect(result).toEqual(
+      toolResult({
+        id: "octo/hivemind#4",
+        title: "Pull request 4",
+        text: ["# Pull request 4", "The description of pull request 4.", comment(1), comment(2), comment(3)].join(
+          "\n\n",
+        ),
+        url: "https://github.com/octo/hivemind/pull/4",
+        metadata: {
+          repository: "octo/hivemind",
+          number: "4",
+          state: "open",
+          draft: "true",
+          author: "dev4",
+          labels: "kora",
+          head: "feature-4",
+          base: "main",
+          comments: "3",
+          created_at: "2026-01-01T00:00:00Z",
+          updated_at: "2026-01-02T00:00:00Z",
+        },
+      }),
+    );
+    expect(await calls(session)).toEqual([
+      { method: "GET", path: "/repos/octo/hivemind/pulls/4", query: {}, body: null },
+      {
+        method: "GET",
+        path: "/repos/octo/hivemind/issues/4/comments",
+        query: { per_page: "100", page: "1" },
+        body: null,
+      },
+    ]);
+  });
+
+  it("list_pull_requests answers what POST /chatgpt/prs/list answers, without success", async () => {
+    const session = await mcpSession();
+    const { result, audit } = await session.call("list_pull_requests", {
+      owner: "octo",
+      repo: "hivemind",
+      per_page: 1,
+    });
+    expect(result.structuredContent).toMatchObject({
+      pull_requests: [{ number: 1, user: "dev1" }],
+      page: 1,
+      has_more: true,
+    });
+    expect(await calls(session)).toEqual([
+      {
+        method: "GET",
+        path: "/repos/octo/hivemind/pulls",
+        query: { state: "open", per_page: "1", page: "1" },
+        body: null,
+      },
+    ]);
+    expect(audit).toEqual([]);
+  });
+
+  it("comment_on_pull_request comments once and is audited with the actor mcp", async () => {
+    const session = await mcpSession();
+    const { result, audit } = await session.call("comment_on_pull_request", {
+      owner: "octo",
+      repo: "hivemind",
+      pull_number: 12,
+      body: "From Claude",
+    });
+    expect(result).toEqual(
+      toolResult({ comment: { id: 1012, html_url: "https://github.com/octo/hivemind/pull/12#issuecomment-1012" } }),
+    );
+    expect(await calls(session)).toEqual([
+      { method: "POST", path: "/repos/octo/hivemind/issues/12/comments", query: {}, body: { body: "From Claude" } },
+    ]);
+    expect(audit).toEqual([{ actor: "mcp", action: "comment", target: "octo/hivemind#12", outcome: "ok", dry_run: 0 }]);
+  });
+
+  it("add_labels adds (POST, never PUT) and is audited", async () => {
+    const session = await mcpSession();
+    const { result, audit } = await session.call("add_labels", {
+      owner: "octo",
+      repo: "hivemind",
+      pull_number: 8,
+      labels: ["kora"],
+    });
+    expect(result).toEqual(toolResult({ labels: ["needs-review", "kora"] }));
+    expect(await calls(session)).toEqual([
+      { method: "POST", path: "/repos/octo/hivemind/issues/8/labels", query: {}, body: { labels: ["kora"] } },
+    ]);
+    expect(audit).toEqual([{ actor: "mcp", action: "label", target: "octo/hivemind#8", outcome: "ok", dry_run: 0 }]);
+  });
+
+  it("dispatch_task sends one repository_dispatch and is audited", async () => {
+    const session = await mcpSession();
+    const { result, audit } = await session.call("dispatch_task", {
+      owner: "octo",
+      repo: "hivemind",
+      client_payload: { task: "write docs" },
+    });
+    expect(result).toEqual(
+      toolResult({
+        dispatched: true,
+        repository: "octo/hivemind",
+        event_type: "hivemind-task",
+        request_id: session.requestIds.at(-1),
+      }),
+    );
+    expect(await calls(session)).toEqual([
+      {
+        method: "POST",
+        path: "/repos/octo/hivemind/dispatches",
+        query: {},
+        body: { event_type: "hivemind-task", client_payload: { task: "write docs" } },
+      },
+    ]);
+    expect(audit).toEqual([{ actor: "mcp", action: "dispatch", target: "octo/hivemind", outcome: "ok", dry_run: 0 }]);
+  });
+
+  it("trigger_hive is a dry run unless dry_run is false, and both are audited", async () => {
+    const session = await mcpSession();
+    const dry = await session.call("trigger_hive", { action: "plan", payload: { issue: 42 } });
+    const requestId = session.requestIds.at(-1);
+    expect(dry.result).toEqual(
+      toolResult({
+        dry_run: true,
+        would_dispatch: {
+          repository: "octo/hive",
+          event_type: "hivemind-foreman",
+          client_payload: { action: "plan", payload: { issue: 42 }, request_id: requestId },
+        },
+      }),
+    );
+    expect(dry.audit).toEqual([
+      { actor: "mcp", action: "trigger", target: "octo/hive:plan", outcome: "dry_run", dry_run: 1 },
+    ]);
+    expect(await calls(session)).toEqual([]);
+
+    const real = await session.call("trigger_hive", { action: "execute", dry_run: false });
+    expect(real.result).toEqual(toolResult({ dispatched: true, request_id: session.requestIds.at(-1) }));
+    expect(await calls(session)).toEqual([
+      {
+        method: "POST",
+        path: "/repos/octo/hive/dispatches",
+        query: {},
+        body: {
+          event_type: "hivemind-foreman",
+          client_payload: { action: "execute", payload: {}, request_id: session.requestIds.at(-1) },
+        },
+      },
+    ]);
+    expect(real.audit).toEqual([
+      { actor: "mcp", action: "trigger", target: "octo/hive:execute", outcome: "ok", dry_run: 0 },
+    ]);
+  });
+});
+
+describe("MCP tools: refusals are tool errors with the REST route's code and message", () => {
+  it.each([
+    [
+      "a foreign repository",
+      "comment_on_pull_request",
+      { owner: "octo", repo: "x", pull_number: 1, body: "hi" },
+      toolError("repository_not_allowed", "octo/x is not in ALLOWED_REPOS"),
+      { target: "octo/x#1", outcome: "refused:repository_not_allowed" },
+    ],
+    [
+      "an invalid field",
+      "add_labels",
+      { owner: "octo", repo: "hivemind", pull_number: 0, labels: ["x"] },
+      toolError("invalid_request", "pull_number: Too small: expected number to be >0"),
+      { target: "unknown", outcome: "refused:invalid_request" },
+    ],
+    [
+      "an unknown field",
+      "dispatch_task",
+      { owner: "octo", repo: "hivemind", force: true },
+      toolError("invalid_request", "force: is not a field this route accepts"),
+      { target: "unknown", outcome: "refused:invalid_request" },
+    ],
+    [
+      "an event type outside DISPATCH_EVENT_TYPES",
+      "dispatch_task",
+      { owner: "octo", repo: "hivemind", event_type: "deploy" },
+      toolError("event_type_not_allowed", "event_type: must be one of hivemind-task"),
+      { target: "octo/hivemind", outcome: "refused:event_type_not_allowed" },
+    ],
+    [
+      "an action outside HIVE_ACTIONS",
+      "trigger_hive",
+      { action: "destroy", dry_run: false },
+      toolError("action_not_allowed", "action: must be one of execute, plan"),
+      { target: "octo/hive", outcome: "refused:action_not_allowed" },
+    ],
+  ])("refuses %s, sends nothing and audits the refusal", async (_, name, args, expected, row) => {
+    const session = await mcpSession();
+    const { result, audit } = await session.call(name, args);
+    expect(result).toEqual(expected);
+    expect(await calls(session)).toEqual([]);
+    expect(audit).toMatchObject([{ actor: "mcp", dry_run: 0, ...row }]);
+  });
+
+  it.each([
+    [
+      "a fetch id of a foreign repository",
+      "fetch",
+      { id: "evil/hivemind#4" },
+      "repository_not_allowed",
+      "evil/hivemind is not in ALLOWED_REPOS",
+    ],
+    [
+      "a malformed fetch id",
+      "fetch",
+      { id: "octo/hivemind" },
+      "invalid_request",
+      "id: must be owner/repo#number, as search returned it",
+    ],
+    [
+      "a search without a query",
+      "search",
+      {},
+      "invalid_request",
+      "query: Invalid input: expected string, received undefined",
+    ],
+  ])("refuses %s before any GitHub call", async (_, name, args, code, message) => {
+    const session = await mcpSession();
+    expect((await session.call(name, args)).result).toEqual(toolError(code, message));
+    expect(await calls(session)).toEqual([]);
+  });
+
+  it.each([
+    ["status-404", "upstream_error", "GitHub answered 404: Not Found"],
+    ["status-500", "upstream_unreachable", "GitHub failed with status 500"],
+    ["hang", "upstream_timeout", "GitHub did not answer within 300 ms"],
+    ["secondary", "upstream_rate_limited", "GitHub is rate limiting the relay; retry in 30 s"],
+  ])("turns GitHub's %s into %s after one call, audited as failed", async (behaviour, code, message) => {
+    const session = await mcpSession({ behaviour });
+    const { result, audit } = await session.call("comment_on_pull_request", {
+      owner: "octo",
+      repo: "hivemind",
+      pull_number: 3,
+      body: "once",
+    });
+    expect(result).toEqual(toolError(code, message));
+    expect(await session.github.received()).toHaveLength(1);
+    expect(audit).toEqual([
+      { actor: "mcp", action: "comment", target: "octo/hivemind#3", outcome: `failed:${code}`, dry_run: 0 },
+    ]);
+  });
+
+  it("answers an unknown tool with a JSON-RPC error, not a crash", async () => {
+    const session = await mcpSession();
+    await expect(session.client.callTool({ name: "merge_pull_request", arguments: {} })).rejects.toThrow(
+      "Unknown tool: merge_pull_request",
+    );
+    expect(await calls(session)).toEqual([]);
+  });
+
+  it("refuses trigger_hive from an IP outside TRIGGER_IP_ALLOWLIST", async () => {
+    const session = await mcpSession({ vars: { TRIGGER_IP_ALLOWLIST: "192.0.2.1" }, ip: "10.1.2.3" });
+    const { result, audit } = await session.call("trigger_hive", { action: "plan" });
+    expect(result).toEqual(toolError("ip_not_allowed", "This IP address (10.1.2.3) is not in TRIGGER_IP_ALLOWLIST"));
+    expect(audit).toEqual([
+      { actor: "mcp", action: "trigger", target: "octo/hive", outcome: "refused:ip_not_allowed", dry_run: 0 },
+    ]);
+  });
+});
+
+describe("MCP with OAuth access tokens", () => {
+  it("lets a read-only token read, and refuses its write tool calls with insufficient_scope, sending nothing", async () => {
+    const { accessToken } = await issuedTokens("read");
+    const session = await mcpSession({ token: accessToken });
+    expect((await session.call("search", { query: "fix" })).result.isError).toBeUndefined();
+    const { result, audit } = await session.call("dispatch_task", { owner: "octo", repo: "hivemind" });
+    expect(result).toEqual(
+      toolError("insufficient_scope", "dispatch_task needs the write scope, which this token does not have"),
+    );
+    expect((await calls(session)).map((call) => call.path)).toEqual(["/search/issues"]);
+    expect(audit).toEqual([
+      { actor: "mcp", action: "dispatch", target: "unknown", outcome: "refused:insufficient_scope", dry_run: 0 },
+    ]);
+  });
+
+  it("lets a read and write token write", async () => {
+    const { accessToken } = await issuedTokens("write");
+    const session = await mcpSession({ token: accessToken });
+    const { result } = await session.call("add_labels", {
+      owner: "octo",
+      repo: "hivemind",
+      pull_number: 2,
+      labels: ["a"],
+    });
+    expect(result).toEqual(toolResult({ labels: ["needs-review", "a"] }));
+  });
+
+  it("never takes ADMIN_TOKEN or RELAY_SECRET", async () => {
+    for (const token of ["test-admin-token", "test-relay-secret"]) {
+      await expect(mcpSession({ token })).rejects.toThrow(/"code":"unauthorized"/);
+    }
+  });
+});
+
+describe("MCP rate limit: the connector's, per token", () => {
+  it("counts /mcp and /chatgpt/* against one bucket for CHATGPT_BEARER_TOKEN", async () => {
+    const token = uniqueId("mcp-token");
+    const vars = { CONNECTOR_RATE_LIMIT: "3", CHATGPT_BEARER_TOKEN: token };
+    const rest = await relay(
+      "/chatgpt/prs/list",
+      {
+        method: "POST",
+        headers: {
+          Authorization: `Bearer ${token}`,
+          "Content-Type": "application/json",
+          "CF-Connecting-IP": uniqueIp(),
+        },
+        body: JSON.stringify({ owner: "octo", repo: "hivemind" }),
+      },
+      vars,
+    );
+    expect(rest.headers.get("RateLimit")).toMatch(/^"connector";r=2;/);
+    // initialize and notifications/initialized take the bucket's last two requests; the next one is refused.
+    const session = await mcpSession({ token, vars });
+    await expect(session.client.listTools()).rejects.toThrow(/"code":"rate_limited"/);
+  });
+
+  it("gives each OAuth grant a bucket of its own, whatever its client's IP", async () => {
+    const { accessToken } = await issuedTokens("read");
+    const vars = { CONNECTOR_RATE_LIMIT: "2" };
+    const session = await mcpSession({ token: accessToken, vars });
+    await expect(session.client.listTools()).rejects.toThrow(/"code":"rate_limited"/);
+    const other = await issuedTokens("read");
+    const fresh = await mcpSession({ token: other.accessToken, vars });
+    expect(fresh.requestIds).toHaveLength(2);
+  });
+});

@@ -1,0 +1,267 @@
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import {
+  authorizationCode,
+  authorizeQuery,
+  decide,
+  issuedTokens,
+  openConsent,
+  pkcePair,
+  REDIRECT_URI,
+  registerClient,
+  tokenRequest,
+} from "../../../test/support/oauth";
+import { atClock, relay, uniqueIp } from "../../../test/support/relay";
+
+/** A tools/list on /mcp with a bearer token: 200, or the 401 of a token that is not valid there. */
+async function mcpStatus(token: string): Promise<number> {
+  const response = await relay("/mcp", {
+    method: "POST",
+    headers: {
+      Authorization: `Bearer ${token}`,
+      "Content-Type": "application/json",
+      Accept: "application/json, text/event-stream",
+      "CF-Connecting-IP": uniqueIp(),
+    },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
+  });
+  return response.status;
+}
+
+/** The same request to another hostname of the same Worker. */
+async function mcpStatusAt(origin: string, token: string): Promise<number> {
+  const response = await exports.default.fetch(
+    new Request(`${origin}/mcp`, {
+      method: "POST",
+      headers: {
+        Authorization: `Bearer ${token}`,
+        "Content-Type": "application/json",
+        Accept: "application/json, text/event-stream",
+      },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
+    }),
+  );
+  return response.status;
+}
+
+describe("OAuth discovery", () => {
+  it("publishes the protected resource metadata of /mcp (RFC 9728) at both well-known paths", async () => {
+    const expected = {
+      resource: "https://relay.test/mcp",
+      authorization_servers: ["https://relay.test"],
+      scopes_supported: ["read", "write"],
+      bearer_methods_supported: ["header"],
+      resource_name: "Kora (Soul Mirror Relay)",
+    };
+    for (const path of ["/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-protected-resource"]) {
+      expect(await (await relay(path)).json()).toEqual(expected);
+    }
+  });
+
+  it("publishes the authorization server metadata (RFC 8414): S256 only, registration, revocation", async () => {
+    const metadata = (await (await relay("/.well-known/oauth-authorization-server")).json()) as Record<string, unknown>;
+    expect(metadata).toMatchObject({
+      issuer: "https://relay.test",
+      authorization_endpoint: "https://relay.test/authorize",
+      token_endpoint: "https://relay.test/oauth/token",
+      registration_endpoint: "https://relay.test/oauth/register",
+      revocation_endpoint: "https://relay.test/oauth/token",
+      protected_resources: ["https://relay.test/mcp"],
+      scopes_supported: ["read", "write"],
+      response_types_supported: ["code"],
+      code_challenge_methods_supported: ["S256"],
+      authorization_response_iss_parameter_supported: true,
+      client_id_metadata_document_supported: false,
+    });
+    expect(metadata.grant_types_supported).toEqual(["authorization_code", "refresh_token"]);
+  });
+});
+
+describe("OAuth: open redirects and consent phishing", () => {
+  it("never redirects to a redirect URI that was not registered, and shows the error instead", async () => {
+    const clientId = await registerClient();
+    const { challenge } = await pkcePair();
+    const query = authorizeQuery(clientId, challenge, { redirect_uri: "https://evil.test/callback" });
+    const response = await relay(`/authorize?${query}`, { redirect: "manual" });
+    expect(response.status).toBe(400);
+    expect(response.headers.get("Location")).toBeNull();
+    expect(await response.text()).toContain("Kora could not authorize this app");
+  });
+
+  it("refuses a registration whose redirect URI is plain http on a public host or a script", async () => {
+    for (const uri of ["http://evil.test/callback", "javascript:alert(1)"]) {
+      const response = await relay("/oauth/register", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "CF-Connecting-IP": uniqueIp() },
+        body: JSON.stringify({ client_name: "x", redirect_uris: [uri], token_endpoint_auth_method: "none" }),
+      });
+      expect(response.status).toBe(400);
+      expect(await response.json()).toMatchObject({ error: "invalid_client_metadata" });
+    }
+  });
+
+  it("requires PKCE with S256, even from a confidential client", async () => {
+    const clientId = await registerClient();
+    const variants: Array<Record<string, string>> = [{ code_challenge: "" }, { code_challenge_method: "plain" }];
+    for (const extra of variants) {
+      const query = new URLSearchParams(authorizeQuery(clientId, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", extra));
+      if (extra.code_challenge === "") query.delete("code_challenge");
+      const response = await relay(`/authorize?${query}`, { redirect: "manual" });
+      const location = new URL(response.headers.get("Location") ?? "https://none.test");
+      expect([response.status, location.origin, location.searchParams.get("error")]).toEqual([
+        302,
+        "https://client.test",
+        "invalid_request",
+      ]);
+    }
+  });
+
+  it("names the client and escapes everything it registered", async () => {
+    const clientId = await registerClient([REDIRECT_URI], `<img src=x onerror=alert(1)>"Evil"`);
+    const form = await openConsent(authorizeQuery(clientId, (await pkcePair()).challenge));
+    expect(form.page).toContain("Allow &#60;img src=x onerror=alert(1)&#62;&#34;Evil&#34; to use Kora on this relay?");
+    expect(form.page).toContain("its access goes to <strong>client.test</strong>");
+    expect(form.page).toContain("It registered itself: its name is not verified.");
+    expect(form.page).not.toContain("<img");
+  });
+});
+
+describe("OAuth: the owner's decision", () => {
+  it("refuses a wrong ADMIN_TOKEN with 401, echoes nothing typed, and keeps the form usable", async () => {
+    const clientId = await registerClient();
+    const form = await openConsent(authorizeQuery(clientId, (await pkcePair()).challenge));
+    const wrong = await decide(form, { admin_token: "guess-123-secret" });
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers.get("Location")).toBeNull();
+    expect(await wrong.text()).not.toContain("guess-123-secret");
+    const right = await decide(form);
+    expect(right.status).toBe(302);
+    expect(right.headers.get("Location")).toMatch(/^https:\/\/client\.test\/callback\?code=/);
+  });
+
+  it("refuses a decision without the page's cookie or with another page's (CSRF), and a handle used twice", async () => {
+    const clientId = await registerClient();
+    const { challenge } = await pkcePair();
+    const form = await openConsent(authorizeQuery(clientId, challenge));
+    const other = await openConsent(authorizeQuery(clientId, challenge));
+    for (const forged of [
+      { ...form, cookie: "" },
+      { ...form, cookie: other.cookie },
+    ]) {
+      const response = await decide(forged);
+      expect(response.status).toBe(400);
+      expect(response.headers.get("Location")).toBeNull();
+    }
+    expect((await decide(form)).status).toBe(302);
+    const again = await decide(form);
+    expect(again.status).toBe(400);
+    expect(await again.text()).toContain("expired or was already used");
+  });
+
+  it("sends the client access_denied when the owner declines, without asking for the token", async () => {
+    const clientId = await registerClient();
+    const form = await openConsent(authorizeQuery(clientId, (await pkcePair()).challenge, { state: "s-1" }));
+    const response = await decide(form, { decision: "deny", admin_token: "" });
+    const location = new URL(response.headers.get("Location") ?? "");
+    expect([response.status, location.searchParams.get("error"), location.searchParams.get("state")]).toEqual([
+      302,
+      "access_denied",
+      "s-1",
+    ]);
+    expect(location.searchParams.get("iss")).toBe("https://relay.test");
+  });
+});
+
+describe("OAuth: tokens", () => {
+  it("issues a short-lived bearer token with the scope the owner chose, and a refresh token", async () => {
+    const { json } = await issuedTokens("read");
+    expect(json).toMatchObject({ token_type: "bearer", expires_in: 3600, scope: "read" });
+    expect(json.refresh_token).toEqual(expect.any(String));
+    expect(await mcpStatus(json.access_token as string)).toBe(200);
+  });
+
+  it("refuses a wrong PKCE verifier, and a code used twice, which also revokes what the code gave", async () => {
+    const { clientId, verifier, code } = await authorizationCode();
+    const exchange = (codeVerifier: string) =>
+      tokenRequest({
+        grant_type: "authorization_code",
+        code,
+        code_verifier: codeVerifier,
+        client_id: clientId,
+        redirect_uri: REDIRECT_URI,
+      });
+    const wrong = await exchange((await pkcePair()).verifier);
+    expect([wrong.response.status, wrong.json.error]).toEqual([400, "invalid_grant"]);
+    const first = await exchange(verifier);
+    expect(first.response.status).toBe(200);
+    expect(await mcpStatus(first.json.access_token as string)).toBe(200);
+    const reused = await exchange(verifier);
+    expect([reused.response.status, reused.json.error]).toEqual([400, "invalid_grant"]);
+    // A replayed code means it leaked: the grant it made is revoked (OAuth 2.1 §4.1.3), its tokens with it.
+    expect(await mcpStatus(first.json.access_token as string)).toBe(401);
+  });
+
+  it("refuses a token once it has expired", async () => {
+    const { accessToken } = await issuedTokens();
+    expect(await mcpStatus(accessToken)).toBe(200);
+    const later = new Date(Date.now() + 3601 * 1000).toISOString();
+    expect(await atClock(later, () => mcpStatus(accessToken))).toBe(401);
+  });
+
+  it("refuses a token at another resource: another hostname of the same Worker, or a resource it was not issued for", async () => {
+    const { accessToken } = await issuedTokens();
+    expect(await mcpStatusAt("https://other.relay.test", accessToken)).toBe(401);
+    const { clientId, verifier, code } = await authorizationCode();
+    const { response, json } = await tokenRequest({
+      grant_type: "authorization_code",
+      code,
+      code_verifier: verifier,
+      client_id: clientId,
+      redirect_uri: REDIRECT_URI,
+      resource: "https://evil.test/mcp",
+    });
+    expect([response.status, json.error]).toEqual([400, "invalid_target"]);
+  });
+
+  it("rotates refresh tokens: the new pair works, the old refresh token is refused once the new one is used", async () => {
+    const { clientId, refreshToken } = await issuedTokens();
+    const refresh = (token: string) =>
+      tokenRequest({ grant_type: "refresh_token", refresh_token: token, client_id: clientId });
+    const second = await refresh(refreshToken);
+    expect(second.response.status).toBe(200);
+    expect(await mcpStatus(second.json.access_token as string)).toBe(200);
+    const third = await refresh(second.json.refresh_token as string);
+    expect(third.response.status).toBe(200);
+    const replayed = await refresh(refreshToken);
+    expect([replayed.response.status, replayed.json.error]).toEqual([400, "invalid_grant"]);
+  });
+
+  it("never widens a grant: a refresh asking for write on a read grant gets read at most", async () => {
+    const { clientId, refreshToken } = await issuedTokens("read");
+    const { response, json } = await tokenRequest({
+      grant_type: "refresh_token",
+      refresh_token: refreshToken,
+      client_id: clientId,
+      scope: "read write",
+    });
+    expect([response.status, json.scope]).toEqual([200, "read"]);
+  });
+
+  it("revokes a token (RFC 7009): /mcp refuses it at once", async () => {
+    const { clientId, accessToken } = await issuedTokens();
+    const { response } = await tokenRequest({ token: accessToken, client_id: clientId });
+    expect(response.status).toBe(200);
+    expect(await mcpStatus(accessToken)).toBe(401);
+  });
+
+  it("stores tokens and codes only as hashes", async () => {
+    const { accessToken, refreshToken } = await issuedTokens();
+    const secretParts = [accessToken, refreshToken].map((token) => token.split(":")[2] ?? "");
+    const { keys } = await env.OAUTH_KV.list();
+    const stored = await Promise.all(keys.map(async ({ name }) => `${name} ${await env.OAUTH_KV.get(name)}`));
+    for (const part of secretParts) {
+      expect(part.length).toBeGreaterThan(20);
+      expect(stored.filter((entry) => entry.includes(part))).toEqual([]);
+    }
+  });
+});

@@ -1,0 +1,79 @@
+import { env } from "cloudflare:workers";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js";
+import { CHATGPT_BEARER_TOKEN } from "../secrets";
+import { githubScenario, relay, uniqueIp } from "./relay";
+
+/** The relay's tools declare no output schema, so the client never validates one (and Ajv needs eval). */
+const NO_VALIDATION: jsonSchemaValidator = {
+  getValidator: () => () => ({ valid: false, data: undefined, errorMessage: "not used" }),
+};
+
+type SessionOptions = { token?: string; behaviour?: string; vars?: Record<string, string | undefined>; ip?: string };
+
+/**
+ * The official MCP client connected to the relay's `/mcp` through the Worker's front door, with a GitHub
+ * stand-in scenario of its own; `requestIds` lists the X-Request-Id of every answer (for the audit rows).
+ */
+export async function mcpSession({ token = CHATGPT_BEARER_TOKEN, behaviour = "ok", vars, ip }: SessionOptions = {}) {
+  const github = githubScenario(behaviour);
+  const requestIds: string[] = [];
+  const clientIp = ip ?? uniqueIp();
+  const transport = new StreamableHTTPClientTransport(new URL("https://relay.test/mcp"), {
+    requestInit: { headers: { Authorization: `Bearer ${token}` } },
+    fetch: async (url, init) => {
+      const headers = new Headers(init?.headers);
+      headers.set("CF-Connecting-IP", clientIp);
+      const { pathname, search } = new URL(url);
+      const response = await relay(
+        `${pathname}${search}`,
+        { ...init, headers },
+        {
+          GITHUB_API_URL: github.apiUrl,
+          GITHUB_TIMEOUT_MS: "300",
+          ...vars,
+        },
+      );
+      requestIds.push(response.headers.get("X-Request-Id") ?? "");
+      return response;
+    },
+  });
+  const client = new Client({ name: "relay-tests", version: "1.0.0" }, { jsonSchemaValidator: NO_VALIDATION });
+  await client.connect(transport);
+  return {
+    client,
+    github,
+    requestIds,
+    /** Calls a tool and returns its result with the audit rows of that one request. */
+    async call(name: string, args: Record<string, unknown>) {
+      const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
+      return { result, audit: await auditRows(requestIds.at(-1) ?? "") };
+    },
+  };
+}
+
+/** The audit rows one request wrote. */
+async function auditRows(requestId: string) {
+  const { results } = await env.DB.prepare(
+    "SELECT actor, action, target, outcome, dry_run FROM audit_log WHERE request_id = ? ORDER BY id",
+  )
+    .bind(requestId)
+    .all();
+  return results;
+}
+
+/** A tool error as the relay writes it: the REST route's code and message, in text and structured. */
+export function toolError(code: string, message: string) {
+  return {
+    content: [{ type: "text", text: `${code}: ${message}` }],
+    structuredContent: { success: false, error: { code, message } },
+    isError: true,
+  };
+}
+
+/** A tool's success: its answer as JSON text and as structured content. */
+export function toolResult(answer: Record<string, unknown>) {
+  return { content: [{ type: "text", text: JSON.stringify(answer) }], structuredContent: answer };
+}
