@@ -74,6 +74,8 @@ export default defineConfig({
                 BUDGET_ALERT_WEBHOOK_URL: `${inject("webhookReceiver")}/alerts`,
                 BUDGET_ALERT_WEBHOOK_SECRET,
                 BUDGET_ALERT_RETRY_SECONDS: "0",
+                // Usage totals reach D1 a second after a report, not ten.
+                USAGE_FLUSH_SECONDS: "1",
                 // test/integration/fuzz.test.ts: the seed and the cases per route (docs/development.md).
                 FUZZ_SEED: process.env.FUZZ_SEED ?? "",
                 FUZZ_RUNS: process.env.FUZZ_RUNS ?? "",

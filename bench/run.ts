@@ -2,11 +2,12 @@
 // a bare pass-through Worker and the stand-in upstream, measured in one run with autocannon, targets alternating.
 // Ratios relay/bare are what to compare between runs; absolute numbers drift with the machine's load.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { copyFileSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { gzipSync } from "node:zlib";
 import autocannon from "autocannon";
 import { freePort } from "../test/e2e/dev-server.ts";
+import { cpuMillis, measureParts } from "./parts.ts";
 import { workerdConfig } from "./workerd-config.ts";
 
 const root = resolve(import.meta.dirname, "..");
@@ -14,122 +15,176 @@ const out = resolve(root, "bench/.out");
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const firstChunkSamples = Number(process.env.BENCH_FIRST_CHUNK_SAMPLES ?? 60);
+const KEYS = Number(process.env.BENCH_KEYS ?? 100);
 const SECRET = "bench-relay-secret";
+const ADMIN_TOKEN = "bench-admin-token";
 const CHAT_PATH = "/v1/chat/completions";
-const body = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "Hello" }] });
-const streamBody = JSON.stringify({
-  model: "gpt-4o-mini",
-  messages: [{ role: "user", content: "Hello" }],
-  stream: true,
-});
-const headers = {
+const hello = { model: "gpt-4o-mini", messages: [{ role: "user", content: "Hello" }] };
+const body = JSON.stringify(hello);
+const streamBody = JSON.stringify({ ...hello, stream: true });
+const headersOf = (credential: string) => ({
   "Content-Type": "application/json",
-  Authorization: `Bearer ${SECRET}`,
+  Authorization: `Bearer ${credential}`,
   "CF-Connecting-IP": "203.0.113.7",
-};
+});
 
 const children: ChildProcess[] = [];
 process.on("exit", () => {
   for (const child of children) child.kill("SIGKILL");
 });
+const wrangler = (args: string[]) =>
+  execFileSync(process.execPath, [resolve(root, "node_modules/wrangler/bin/wrangler.js"), ...args], {
+    cwd: root,
+    stdio: "ignore",
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
+  });
 
 // 1. The bundle exactly as `wrangler deploy` would upload it.
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
-execFileSync(
-  process.execPath,
-  [resolve(root, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", resolve(out, "relay")],
-  {
-    cwd: root,
-    stdio: "ignore",
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
-  },
-);
+wrangler(["deploy", "--dry-run", "--outdir", resolve(out, "relay")]);
+wrangler(["deploy", "--dry-run", "--config", "bench/parts.wrangler.jsonc", "--outdir", resolve(out, "parts")]);
 const bundle = readFileSync(resolve(out, "relay/index.js"));
 const gzipKiB = gzipSync(bundle).length / 1024;
-copyFileSync(resolve(root, "bench/bare-worker.js"), resolve(out, "bare-worker.js"));
 
 // 2. The stand-in upstream in its own process.
 const standIn = spawn(process.execPath, [resolve(root, "bench/stand-in.ts")], { stdio: ["ignore", "pipe", "inherit"] });
 children.push(standIn);
-const standInUrl = await new Promise<string>((done) =>
-  standIn.stdout?.once("data", (chunk: Buffer) => done(JSON.parse(chunk.toString()).openai)),
-);
+const standInUrl = await firstLine<{ openai: string }>(standIn).then((line) => line.openai);
 const upstream = `${standInUrl}/s/load-bench/chat-4-20/v1`;
 
-// 3. workerd with the relay and the bare Worker.
-const [relayPort, barePort] = [await freePort(), await freePort()];
+// 3. workerd with the relay, the bare Worker and the database (bench/workerd-config.ts), migrated.
+const [relayPort, barePort, databasePort, partsPort] = [
+  await freePort(),
+  await freePort(),
+  await freePort(),
+  await freePort(),
+];
 const compatibilityDate =
   /"compatibility_date":\s*"([^"]+)"/.exec(readFileSync(resolve(root, "wrangler.jsonc"), "utf8"))?.[1] ?? "2026-11-01";
+for (const file of ["bare-worker.js", "flood-guard.js", "d1-shim.js"])
+  copyFileSync(resolve(root, "bench", file), resolve(out, file));
+mkdirSync(resolve(out, "storage"), { recursive: true });
 writeFileSync(
   resolve(out, "config.capnp"),
   workerdConfig({
     relayPort,
     barePort,
+    databasePort,
+    partsPort,
     upstream,
     storageDir: resolve(out, "storage"),
     compatibilityDate,
+    floodGuardPerMinute: 1_000_000_000,
+    // Every limit raised so that nothing is refused: the benchmark measures the work, not the refusals.
     vars: {
       RELAY_SECRET: SECRET,
+      ADMIN_TOKEN,
       OPENAI_API_KEY: "sk-bench",
       OPENAI_BASE_URL: upstream,
       RATE_LIMIT_REQUESTS: "1000000000",
+      PUBLIC_RATE_LIMIT: "1000000000",
       MAX_TOKENS: "2000",
     },
   }),
 );
-mkdirSync(resolve(out, "storage"), { recursive: true });
 // The relay's log lines go to a file, as they would go to Workers Logs, not to this terminal.
 const workerdLog = openSync(resolve(out, "workerd.log"), "w");
 const workerd = spawn(
   resolve(root, "node_modules/workerd/bin/workerd"),
   ["serve", "--experimental", resolve(out, "config.capnp")],
-  {
-    stdio: ["ignore", workerdLog, workerdLog],
-  },
+  { stdio: ["ignore", workerdLog, workerdLog] },
 );
 children.push(workerd);
-
-const targets = {
-  direct: `${standInUrl}/s/load-bench/chat-4-20/v1/chat/completions`,
-  bare: `http://127.0.0.1:${barePort}${CHAT_PATH}`,
-  relay: `http://127.0.0.1:${relayPort}${CHAT_PATH}`,
-};
 await waitFor(`http://127.0.0.1:${relayPort}/relay/health`);
-await check(targets.relay);
-await check(targets.bare);
+for (const file of readdirSync(resolve(root, "migrations")).sort()) {
+  const sql = readFileSync(resolve(root, "migrations", file), "utf8");
+  const answer = await fetch(`http://127.0.0.1:${databasePort}/execute`, {
+    method: "POST",
+    body: JSON.stringify({ sql }),
+  });
+  const result = (await answer.json()) as { success: boolean; error?: string };
+  if (!result.success) throw new Error(`migration ${file}: ${result.error}`);
+}
 
-type Sample = { rps: number; p50: number; p99: number; errors: number };
-async function load(url: string, connections: number, duration: number): Promise<Sample> {
-  const result = await autocannon({ url, connections, duration, method: "POST", headers, body });
+// 4. 100 relay keys, each with a budget and a per-minute limit of its own, all metered.
+const keys: string[] = [];
+for (let i = 0; i < KEYS; i++) {
+  const response = await fetch(`http://127.0.0.1:${relayPort}/admin/keys`, {
+    method: "POST",
+    headers: headersOf(ADMIN_TOKEN),
+    body: JSON.stringify({
+      name: `bench ${i}`,
+      monthly_token_budget: 1_000_000_000_000,
+      rate_limit_per_minute: 1_000_000,
+    }),
+  });
+  if (response.status !== 201)
+    throw new Error(`POST /admin/keys answered ${response.status}: ${await response.text()}`);
+  keys.push(((await response.json()) as { secret: string }).secret);
+}
+
+type Target = { url: string; requests: Array<{ headers: Record<string, string> }> };
+const relayUrl = `http://127.0.0.1:${relayPort}${CHAT_PATH}`;
+const targets: Record<string, Target> = {
+  direct: { url: `${upstream}/chat/completions`, requests: [{ headers: headersOf("") }] },
+  bare: { url: `http://127.0.0.1:${barePort}${CHAT_PATH}`, requests: [{ headers: headersOf("") }] },
+  relay: { url: relayUrl, requests: [{ headers: headersOf(SECRET) }] },
+  // Each connection goes round the 100 keys, one request each.
+  keys: { url: relayUrl, requests: keys.map((key) => ({ headers: headersOf(key) })) },
+};
+for (const target of Object.values(targets)) {
+  for (const { headers } of target.requests.slice(0, 3)) await check(target.url, headers);
+}
+
+type Sample = { rps: number; p50: number; p99: number; errors: number; cpuMicros: number };
+async function load(target: Target, connections: number, duration: number): Promise<Sample> {
+  const cpuBefore = cpuMillis(workerd.pid);
+  const result = await autocannon({
+    url: target.url,
+    connections,
+    duration,
+    method: "POST",
+    body,
+    requests: target.requests.map(({ headers }) => ({ method: "POST", headers, body })),
+  });
   return {
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
     errors: result.errors + result.timeouts + result.non2xx,
+    // workerd's CPU time per request: what the Worker costs, whatever else the machine is doing.
+    cpuMicros: ((cpuMillis(workerd.pid) - cpuBefore) * 1000) / Math.max(1, result.requests.total),
   };
 }
 
-// 4. Throughput and latency, alternating targets so that drift hits all of them alike.
-for (const url of Object.values(targets)) await load(url, 10, 1);
+// 5. Throughput and latency, alternating targets so that drift hits all of them alike.
+for (const target of Object.values(targets)) await load(target, 10, 1);
 const results: Record<string, Record<string, Sample[]>> = {};
 for (const connections of [10, 50]) {
   for (let round = 0; round < rounds; round++) {
-    for (const [name, url] of Object.entries(targets)) {
+    for (const [name, target] of Object.entries(targets)) {
       const byTarget = results[connections] ?? {};
       results[connections] = byTarget;
-      byTarget[name] = [...(byTarget[name] ?? []), await load(url, connections, seconds)];
+      byTarget[name] = [...(byTarget[name] ?? []), await load(target, connections, seconds)];
     }
   }
 }
 
-// 5. Time to the first streamed chunk, sequential requests, alternating bare and relay.
-const firstChunk: Record<string, number[]> = { bare: [], relay: [] };
+// 6. Time to the first streamed chunk, sequential requests, alternating bare, relay and keys.
+const firstChunk: Record<string, number[]> = { bare: [], relay: [], keys: [] };
 for (let i = 0; i < firstChunkSamples; i++) {
-  for (const name of ["bare", "relay"] as const) firstChunk[name]?.push(await timeToFirstChunk(targets[name]));
+  for (const name of ["bare", "relay", "keys"] as const) {
+    const target = targets[name] as Target;
+    const headers = target.requests[i % target.requests.length]?.headers ?? {};
+    firstChunk[name]?.push(await timeToFirstChunk(target.url, headers));
+  }
 }
 
-// 6. The report.
+// 7. The relay's per-request parts, one at a time, in the same workerd.
+const parts = await measureParts(`http://127.0.0.1:${partsPort}`, workerd.pid);
+
+// 8. The report.
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
@@ -141,10 +196,11 @@ const summary = (samples: Sample[]) => ({
   p50: median(samples.map((s) => s.p50)),
   p99: median(samples.map((s) => s.p99)),
   errors: samples.reduce((sum, s) => sum + s.errors, 0),
+  cpuMicros: median(samples.map((s) => s.cpuMicros)),
 });
 const lines = [
-  `| connections | target | req/s | p50 ms | p99 ms | non-2xx/errors |`,
-  `| --- | --- | ---: | ---: | ---: | ---: |`,
+  `| connections | target | req/s | p50 ms | p99 ms | workerd CPU µs/request | non-2xx/errors |`,
+  `| --- | --- | ---: | ---: | ---: | ---: | ---: |`,
 ];
 const ratios: string[] = [];
 for (const connections of [10, 50]) {
@@ -153,28 +209,34 @@ for (const connections of [10, 50]) {
   );
   for (const [name, s] of Object.entries(byTarget)) {
     lines.push(
-      `| ${connections} | ${name} | ${s.rps.toFixed(0)} | ${s.p50.toFixed(2)} | ${s.p99.toFixed(2)} | ${s.errors} |`,
+      `| ${connections} | ${name} | ${s.rps.toFixed(0)} | ${s.p50.toFixed(2)} | ${s.p99.toFixed(2)} | ${s.cpuMicros.toFixed(0)} | ${s.errors} |`,
     );
   }
   const bare = byTarget.bare;
-  const relay = byTarget.relay;
-  if (bare && relay) {
+  for (const name of ["relay", "keys"]) {
+    const relay = byTarget[name];
+    if (!bare || !relay) continue;
     ratios.push(
-      `- ${connections} connections: relay/bare throughput **${(relay.rps / bare.rps).toFixed(2)}×**, p50 overhead **${(relay.p50 - bare.p50).toFixed(2)} ms**, p99 overhead ${(relay.p99 - bare.p99).toFixed(2)} ms`,
+      `- ${connections} connections, ${name}: relay/bare throughput **${(relay.rps / bare.rps).toFixed(2)}×**, CPU per request bare/relay ${(bare.cpuMicros / relay.cpuMicros).toFixed(2)}×, p50 overhead **${(relay.p50 - bare.p50).toFixed(2)} ms**, p99 overhead ${(relay.p99 - bare.p99).toFixed(2)} ms`,
     );
   }
 }
 const ttfc = (name: string) => firstChunk[name] ?? [];
 lines.push("", "| first streamed chunk | p50 ms | p90 ms |", "| --- | ---: | ---: |");
-for (const name of ["bare", "relay"])
+for (const name of ["bare", "relay", "keys"])
   lines.push(`| ${name} | ${median(ttfc(name)).toFixed(2)} | ${percentile(ttfc(name), 0.9).toFixed(2)} |`);
-ratios.push(
-  `- first streamed chunk: relay − bare p50 **${(median(ttfc("relay")) - median(ttfc("bare"))).toFixed(2)} ms**`,
-);
+for (const name of ["relay", "keys"]) {
+  ratios.push(
+    `- first streamed chunk, ${name}: relay − bare p50 **${(median(ttfc(name)) - median(ttfc("bare"))).toFixed(2)} ms**`,
+  );
+}
 ratios.push(`- bundle: ${(bundle.length / 1024).toFixed(1)} KiB minified, **${gzipKiB.toFixed(1)} KiB gzipped**`);
+lines.push("", "| part, one call | wall µs | workerd CPU µs |", "| --- | ---: | ---: |");
+for (const [name, { wall, cpu }] of Object.entries(parts))
+  lines.push(`| ${name} | ${wall.toFixed(1)} | ${cpu.toFixed(1)} |`);
 
 const report = [
-  `Run ${new Date().toISOString()}, ${rounds} rounds × ${seconds} s per target and connection count (median of rounds), ${firstChunkSamples} first-chunk samples per target.`,
+  `Run ${new Date().toISOString()}, ${rounds} rounds × ${seconds} s per target and connection count (median of rounds), ${firstChunkSamples} first-chunk samples per target, ${KEYS} keys.`,
   "",
   ...lines,
   "",
@@ -202,13 +264,20 @@ async function waitFor(url: string) {
   throw new Error(`${url} did not come up`);
 }
 
-async function check(url: string) {
+async function firstLine<T = unknown>(child: ChildProcess): Promise<T> {
+  return new Promise((done, fail) => {
+    child.once("exit", (code) => fail(new Error(`a benchmark process exited early (${code})`)));
+    child.stdout?.once("data", (chunk: Buffer) => done(JSON.parse(chunk.toString().split("\n")[0] ?? "{}")));
+  });
+}
+
+async function check(url: string, headers: Record<string, string>) {
   const response = await fetch(url, { method: "POST", headers, body });
   if (response.status !== 200) throw new Error(`${url} answered ${response.status}: ${await response.text()}`);
   await response.arrayBuffer();
 }
 
-async function timeToFirstChunk(url: string): Promise<number> {
+async function timeToFirstChunk(url: string, headers: Record<string, string>): Promise<number> {
   const started = performance.now();
   const response = await fetch(url, { method: "POST", headers, body: streamBody });
   const reader = (response.body as ReadableStream<Uint8Array>).getReader();

@@ -1,11 +1,15 @@
 import type { AcquireResult, AuthRefusal, KeyView } from "./durable-object";
-import type { Lease, LeaseReport, Limits, Money, Refusal, Usage } from "./state";
+import { LEASE_MS, type Lease, type LeaseReport, type Limits, type Money, type Refusal, type Usage } from "./state";
 
 /**
- * The isolate's side of metering. A request takes its share (one slot, its worst-case reservation) from the
- * lease this isolate holds for its subject, and only asks the subject's Meter for a new lease when the old
- * one is spent or expired: at most one Durable Object call per request, none while a lease lasts. What the
- * requests really used goes back to the Meter with the next call, or on a timer when the lease runs out.
+ * The isolate's side of metering. A request takes its share (one slot, its worst-case reservation) from a
+ * lease this isolate holds for its subject, and only asks the subject's Meter for a new lease when none has
+ * room: at most one Durable Object call per request, none while a lease lasts. What the requests really used
+ * goes back to the Meter with the next call, or on a timer when the lease runs out.
+ *
+ * A request never waits for another request's promise: workerd runs each request in a context of its own,
+ * and a request waiting on I/O that only another request performs is cancelled as hung. Two requests that
+ * find no room at the same moment each ask for a lease; the Meter counts both.
  */
 
 /** Where a subject's Meter is, and how to keep a report alive after the answer. */
@@ -34,19 +38,25 @@ export class MeterRefused extends Error {
   }
 }
 
-type Entry = {
+type Held = {
   lease: Lease;
   key: KeyView | null;
   secretHash: string | undefined;
   pool: { tokens: number | null; micros: number | null; slots: number };
   settled: LeaseReport["settled"];
   closed: boolean;
+  /** The next lease has been asked for. */
+  renewing: boolean;
 };
 
-const entries = new Map<string, Entry>();
-const acquiring = new Map<string, Promise<void>>();
+/** The leases this isolate holds, per subject. */
+const held = new Map<string, Held[]>();
+/** Reports not yet sent, per subject: they go with the next call to the subject's Meter. */
 const pending = new Map<string, LeaseReport[]>();
+/** Subjects with a flush of their pending reports already scheduled. */
 const flushing = new Set<string>();
+/** Subjects whose Meter this isolate is asking for a lease of the usual size right now. */
+const asking = new Set<string>();
 
 const encoder = new TextEncoder();
 
@@ -55,7 +65,7 @@ function sameHash(a: string, b: string): boolean {
   return x.length === y.length && crypto.subtle.timingSafeEqual(x, y);
 }
 
-function fits(entry: Entry, need: Money, now: number): boolean {
+function fits(entry: Held, need: Money, now: number): boolean {
   const { pool } = entry;
   return (
     !entry.closed &&
@@ -70,8 +80,18 @@ function today(now: number): string {
   return new Date(now).toISOString().slice(0, 10);
 }
 
+function addPending(subject: string, reports: LeaseReport[]): void {
+  if (reports.length > 0) pending.set(subject, [...(pending.get(subject) ?? []), ...reports]);
+}
+
+function takePending(subject: string): LeaseReport[] {
+  const reports = pending.get(subject) ?? [];
+  pending.delete(subject);
+  return reports;
+}
+
 /** Closes a lease: what it has left goes back, with what its finished requests used. */
-function close(entry: Entry): LeaseReport {
+function close(entry: Held): LeaseReport {
   entry.closed = true;
   const report: LeaseReport = {
     leaseId: entry.lease.id,
@@ -88,36 +108,61 @@ function close(entry: Entry): LeaseReport {
   return report;
 }
 
-function takePending(subject: string): LeaseReport[] {
-  const reports = pending.get(subject) ?? [];
-  pending.delete(subject);
+/** Closes the subject's leases that `shouldClose` picks, and returns their reports. */
+function closeWhere(subject: string, shouldClose: (entry: Held) => boolean): LeaseReport[] {
+  const entries = held.get(subject) ?? [];
+  const reports = entries.filter((entry) => !entry.closed && shouldClose(entry)).map(close);
+  const open = entries.filter((entry) => !entry.closed);
+  if (open.length > 0) held.set(subject, open);
+  else held.delete(subject);
   return reports;
 }
 
-/** Sends a subject's waiting reports soon, in a call of their own (unless an acquire takes them first). */
-function scheduleFlush(subject: string, access: MeterAccess, limits: Limits, delayMs: number): void {
+/**
+ * Sends the subject's pending reports, and those of its leases that have run out, to its Meter; unless a
+ * lease of the subject is still open: then they go with its next call, or with its own flush at its end.
+ */
+async function flush(subject: string, access: MeterAccess, limits: Limits): Promise<void> {
+  const now = Date.now();
+  addPending(
+    subject,
+    closeWhere(subject, (entry) => now >= entry.lease.until),
+  );
+  if (held.has(subject)) return;
+  const reports = takePending(subject);
+  if (reports.length === 0) return;
+  try {
+    await access.meter().report(subject, reports, limits);
+  } catch {
+    // Not delivered: the next call to this Meter carries them.
+    addPending(subject, reports);
+  }
+}
+
+/** Flushes the subject's reports after `delayMs`, kept alive by the request that asks. */
+function flushAfter(subject: string, access: MeterAccess, limits: Limits, delayMs: number): void {
+  access.waitUntil(new Promise((resolve) => setTimeout(resolve, delayMs)).then(() => flush(subject, access, limits)));
+}
+
+/** Flushes the subject's pending reports soon, once, however many requests ask meanwhile. */
+function flushSoon(subject: string, access: MeterAccess, limits: Limits, delayMs: number): void {
   if (flushing.has(subject)) return;
   flushing.add(subject);
   access.waitUntil(
-    new Promise((resolve) => setTimeout(resolve, delayMs)).then(async () => {
+    new Promise((resolve) => setTimeout(resolve, delayMs)).then(() => {
       flushing.delete(subject);
-      const entry = entries.get(subject);
-      if (entry && !entry.closed && Date.now() >= entry.lease.until) {
-        entries.delete(subject);
-        pending.set(subject, [...(pending.get(subject) ?? []), close(entry)]);
-      }
-      const reports = takePending(subject);
-      if (reports.length > 0) await access.meter().report(subject, reports, limits);
-      // A lease still running reports when it ends.
-      const running = entries.get(subject);
-      if (running && !running.closed)
-        scheduleFlush(subject, access, limits, Math.max(0, running.lease.until - Date.now()) + 20);
+      return flush(subject, access, limits);
     }),
   );
 }
 
+function roomFor(subject: string, need: Money): Held | undefined {
+  const now = Date.now();
+  return held.get(subject)?.find((entry) => fits(entry, need, now));
+}
+
 /**
- * Admits one request of `subject` that needs `need`, from this isolate's lease or a new one. A key subject
+ * Admits one request of `subject` that needs `need`, from a lease of this isolate or a new one. A key subject
  * passes the SHA-256 of the secret presented: a lease answers only the secret the Meter checked.
  * Throws MeterRefused (unauthorized, rate_limited, budget_exceeded).
  */
@@ -128,92 +173,108 @@ export async function admit(
   access: MeterAccess,
   secretHash?: string,
 ): Promise<Admission> {
-  for (;;) {
-    const entry = entries.get(subject);
-    if (
-      entry &&
-      secretHash !== undefined &&
-      entry.secretHash !== undefined &&
-      !sameHash(secretHash, entry.secretHash)
-    ) {
-      throw new MeterRefused({ refused: "unauthorized" });
-    }
-    if (entry && fits(entry, need, Date.now())) return take(subject, entry, need, access, limits, entry.lease.waitMs);
-    const running = acquiring.get(subject);
-    if (running) {
-      await running;
-      continue;
-    }
-    let refusal: MeterRefused | undefined;
-    const acquired = acquire(subject, need, limits, access, secretHash).catch((error: unknown) => {
-      if (error instanceof MeterRefused) refusal = error;
-      else throw error;
-    });
-    acquiring.set(subject, acquired);
-    try {
-      await acquired;
-    } finally {
-      acquiring.delete(subject);
-    }
-    if (refusal) throw refusal;
-    const fresh = entries.get(subject);
-    // The lease was granted for this request: take it before anyone else can.
-    if (fresh && fits(fresh, need, Date.now())) return take(subject, fresh, need, access, limits, fresh.lease.waitMs);
+  const entries = held.get(subject) ?? [];
+  if (
+    secretHash !== undefined &&
+    entries.some((e) => e.secretHash !== undefined && !sameHash(secretHash, e.secretHash))
+  ) {
+    throw new MeterRefused({ refused: "unauthorized" });
   }
+  const room = roomFor(subject, need);
+  if (room) return take(subject, room, need, access, limits);
+  const result = await requestLease(subject, need, limits, access, secretHash);
+  if (result.ok) return take(subject, result.entry, need, access, limits);
+  // A lease granted to this isolate meanwhile may hold what the Meter no longer has to give.
+  const { refused } = result.refusal;
+  const later = refused === "budget_exceeded" || refused === "rate_limited" ? roomFor(subject, need) : undefined;
+  if (later) return take(subject, later, need, access, limits);
+  throw new MeterRefused(result.refusal);
 }
 
-async function acquire(
+/**
+ * Asks the subject's Meter for a lease, sending along the reports of leases that ran out or are spent, and
+ * adds the lease to this isolate's. While a lease of the usual size is on its way, others ask for just
+ * their own request (`solo`), so that requests arriving together do not each take a second's worth.
+ */
+async function requestLease(
   subject: string,
   need: Money,
   limits: Limits,
   access: MeterAccess,
   secretHash: string | undefined,
-): Promise<void> {
-  const old = entries.get(subject);
-  const reports = takePending(subject);
-  if (old && !old.closed) reports.push(close(old));
-  entries.delete(subject);
-  const leaseId = crypto.randomUUID();
+): Promise<{ ok: true; entry: Held } | { ok: false; refusal: Refusal | AuthRefusal }> {
+  const now = Date.now();
+  const reports = [
+    ...takePending(subject),
+    ...closeWhere(subject, (entry) => now >= entry.lease.until || entry.pool.slots < 1),
+  ];
+  const solo = asking.has(subject);
+  if (!solo) asking.add(subject);
   let result: AcquireResult;
   try {
-    result = await access.meter().acquire({ subject, leaseId, need, secretHash, limits, reports });
+    const leaseId = crypto.randomUUID();
+    result = await access.meter().acquire({ subject, leaseId, need, secretHash, limits, reports, solo });
   } catch (error) {
-    // The reports did not arrive: keep them for the next call.
-    pending.set(subject, [...reports, ...(pending.get(subject) ?? [])]);
+    addPending(subject, reports);
     throw error;
+  } finally {
+    if (!solo) asking.delete(subject);
   }
-  if (!result.ok) throw new MeterRefused(result.refusal);
+  if (!result.ok) return result;
   const { lease } = result;
-  entries.set(subject, {
+  const entry: Held = {
     lease,
     key: result.key,
     secretHash,
     pool: { tokens: lease.money.tokens, micros: lease.money.micros, slots: lease.slots },
     settled: [],
     closed: false,
-  });
-  scheduleFlush(subject, access, limits, Math.max(0, lease.until - Date.now()) + 20);
+    renewing: false,
+  };
+  held.set(subject, [...(held.get(subject) ?? []), entry]);
+  flushAfter(subject, access, limits, Math.max(0, lease.until - Date.now()) + 20);
+  return { ok: true, entry };
 }
 
-function take(
-  subject: string,
-  entry: Entry,
-  need: Money,
-  access: MeterAccess,
-  limits: Limits,
-  waitMs: number,
-): Admission {
+/**
+ * Asks for the next lease in the background when this one is running low (a quarter of its slots or its
+ * time left, or room for fewer than two more such requests), so that a steady stream of requests never
+ * waits for the Meter. A refusal here changes nothing but a revoked key, whose leases close at once.
+ */
+function renewIfLow(subject: string, entry: Held, need: Money, limits: Limits, access: MeterAccess): void {
+  if (entry.renewing || asking.has(subject)) return;
+  const { pool, lease } = entry;
+  const low =
+    pool.slots < Math.max(1, lease.slots / 4) ||
+    lease.until - Date.now() < LEASE_MS / 4 ||
+    (pool.tokens !== null && pool.tokens < 2 * need.tokens) ||
+    (pool.micros !== null && pool.micros < 2 * need.micros);
+  if (!low) return;
+  entry.renewing = true;
+  access.waitUntil(
+    requestLease(subject, need, limits, access, entry.secretHash).then(
+      (result) => {
+        if (!result.ok && result.refusal.refused === "unauthorized") forgetLease(subject);
+      },
+      () => undefined,
+    ),
+  );
+}
+
+function take(subject: string, entry: Held, need: Money, access: MeterAccess, limits: Limits): Admission {
   const { pool } = entry;
+  const waitMs = entry.lease.waitMs;
   pool.slots -= 1;
   if (pool.tokens !== null) pool.tokens -= need.tokens;
   if (pool.micros !== null) pool.micros -= need.micros;
   // Only the first request of a queued lease waits; the lease holds one slot then.
   entry.lease = { ...entry.lease, waitMs: 0 };
+  renewIfLow(subject, entry, need, limits, access);
   let settled = false;
   const late = (report: Omit<LeaseReport, "leaseId" | "unusedSlots">) => {
     // The lease was closed while this request ran: its reservation is still open at the Meter.
-    pending.set(subject, [...(pending.get(subject) ?? []), { leaseId: entry.lease.id, unusedSlots: 0, ...report }]);
-    scheduleFlush(subject, access, limits, 0);
+    addPending(subject, [{ leaseId: entry.lease.id, unusedSlots: 0, ...report }]);
+    flushSoon(subject, access, limits, 250);
   };
   return {
     key: entry.key,
@@ -222,8 +283,7 @@ function take(
     settle(used) {
       if (settled) return;
       settled = true;
-      const now = Date.now();
-      const item = { reserved: need, used, day: today(now) };
+      const item = { reserved: need, used, day: today(Date.now()) };
       if (!entry.closed) entry.settled.push(item);
       else late({ settled: [item], released: { tokens: 0, micros: 0 } });
     },
@@ -244,17 +304,19 @@ function take(
  */
 export function recordUsage(subject: string, used: Usage, limits: Limits, access: MeterAccess): void {
   const none = { tokens: 0, micros: 0 };
-  const report: LeaseReport = {
-    leaseId: "none",
-    settled: [{ reserved: none, used, day: today(Date.now()) }],
-    released: none,
-    unusedSlots: 0,
-  };
-  pending.set(subject, [...(pending.get(subject) ?? []), report]);
-  scheduleFlush(subject, access, limits, 1000);
+  addPending(subject, [
+    { leaseId: "none", settled: [{ reserved: none, used, day: today(Date.now()) }], released: none, unusedSlots: 0 },
+  ]);
+  flushSoon(subject, access, limits, 1000);
 }
 
-/** Forgets this isolate's lease of a subject (a revoked key), so its next request asks the Meter. */
+/**
+ * Closes this isolate's leases of a subject (a revoked key), so that its next request asks the Meter. What
+ * they hold goes back with the flush each lease has scheduled for its end.
+ */
 export function forgetLease(subject: string): void {
-  entries.delete(subject);
+  addPending(
+    subject,
+    closeWhere(subject, () => true),
+  );
 }

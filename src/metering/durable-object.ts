@@ -34,6 +34,8 @@ export type AcquireRequest = {
   limits: Limits;
   /** Reports of earlier leases, sent along instead of in a call of their own. */
   reports: LeaseReport[];
+  /** A lease for this one request only (state.ts, `grant`). */
+  solo?: boolean;
 };
 
 /** What a key's holder may see of its configuration. */
@@ -60,8 +62,10 @@ const STATE = "state";
 const SUBJECT = "subject";
 const CONFIG = "config";
 const DIRTY = "dirty";
-/** How soon after a change the usage totals are written to D1. */
-const FLUSH_DELAY_MS = 1000;
+/** How soon after a change the usage totals are written to D1, unless USAGE_FLUSH_SECONDS says otherwise. */
+const FLUSH_DELAY_SECONDS = 10;
+/** How many days of usage totals a Meter keeps after writing them to D1. */
+const KEEP_DAYS = 7;
 
 const encoder = new TextEncoder();
 
@@ -92,7 +96,7 @@ export class Meter extends DurableObject<Env> {
   /** Grants a lease for one request, after applying the reports it carries; or refuses. */
   async acquire(request: AcquireRequest): Promise<AcquireResult> {
     const now = Date.now();
-    this.ctx.storage.kv.put(SUBJECT, request.subject);
+    this.#remember(request.subject);
     const config = this.ctx.storage.kv.get<KeyConfig>(CONFIG) ?? null;
     const limits = config ? limitsOfKey(config, request.limits) : request.limits;
     const applied = this.#applyAll(this.#state(now), request.reports, limits, now);
@@ -107,7 +111,7 @@ export class Meter extends DurableObject<Env> {
     if (!valid) {
       result = { ok: false, refusal: { refused: config === null ? "unconfigured" : "unauthorized" } };
     } else {
-      const granted = grant(state, request.leaseId, request.need, limits, now);
+      const granted = grant(state, request.leaseId, request.need, limits, now, request.solo === true);
       state = granted.state;
       const key = config ? { scopes: config.scopes, models: config.models, userId: config.userId } : null;
       result = "refusal" in granted ? { ok: false, refusal: granted.refusal } : { ok: true, lease: granted.lease, key };
@@ -120,7 +124,7 @@ export class Meter extends DurableObject<Env> {
   /** Applies reports that no acquire carried (a lease that ran out, a request that finished late). */
   async report(subject: string, reports: LeaseReport[], fallback: Limits): Promise<void> {
     const now = Date.now();
-    this.ctx.storage.kv.put(SUBJECT, subject);
+    this.#remember(subject);
     const config = this.ctx.storage.kv.get<KeyConfig>(CONFIG) ?? null;
     const limits = config ? limitsOfKey(config, fallback) : fallback;
     const applied = this.#applyAll(this.#state(now), reports, limits, now);
@@ -135,6 +139,8 @@ export class Meter extends DurableObject<Env> {
 
   /** Writes the changed usage totals to D1: whole values, so writing one twice changes nothing. */
   override async alarm(): Promise<void> {
+    // Unknown until this run ends (the runtime retries an alarm that throws).
+    this.#alarmSet = undefined;
     const subject = this.ctx.storage.kv.get<string>(SUBJECT);
     const dirty = this.ctx.storage.kv.get<string[]>(DIRTY) ?? [];
     const state = this.ctx.storage.kv.get<MeterState>(STATE);
@@ -160,7 +166,36 @@ export class Meter extends DurableObject<Env> {
       return written === undefined || now === undefined || now.requests !== written.requests;
     });
     this.ctx.storage.kv.put(DIRTY, still);
-    if (still.length > 0) await this.ctx.storage.setAlarm(Date.now() + FLUSH_DELAY_MS);
+    this.#forgetOldDays(still);
+    this.#alarmSet = still.length > 0;
+    if (this.#alarmSet) await this.ctx.storage.setAlarm(Date.now() + this.#flushDelayMs());
+  }
+
+  /** Whether an alarm is set (known in memory once this object has looked): saves a storage read per call. */
+  #alarmSet: boolean | undefined;
+
+  #flushDelayMs(): number {
+    const seconds = Number(this.env.USAGE_FLUSH_SECONDS);
+    return (Number.isFinite(seconds) && seconds > 0 ? seconds : FLUSH_DELAY_SECONDS) * 1000;
+  }
+
+  #remember(subject: string): void {
+    if (this.ctx.storage.kv.get<string>(SUBJECT) !== subject) this.ctx.storage.kv.put(SUBJECT, subject);
+  }
+
+  /**
+   * Drops the usage totals of days written to D1 more than a week ago, so that the stored state stays small.
+   * A report is at most seconds late (a lease lasts LEASE_MS), so no later report adds to those days.
+   */
+  #forgetOldDays(dirty: string[]): void {
+    const state = this.ctx.storage.kv.get<MeterState>(STATE);
+    if (!state) return;
+    const oldest = new Date(Date.now() - KEEP_DAYS * 86_400_000).toISOString().slice(0, 10);
+    const old = Object.keys(state.usage).filter((key) => key.slice(0, 10) < oldest && !dirty.includes(key));
+    if (old.length === 0) return;
+    const usage = { ...state.usage };
+    for (const key of old) delete usage[key];
+    this.#save({ ...state, usage });
   }
 
   #state(now: number): MeterState {
@@ -189,7 +224,11 @@ export class Meter extends DurableObject<Env> {
     if (applied.dirty.length > 0) {
       const dirty = new Set([...(this.ctx.storage.kv.get<string[]>(DIRTY) ?? []), ...applied.dirty]);
       this.ctx.storage.kv.put(DIRTY, [...dirty]);
-      if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(now + FLUSH_DELAY_MS);
+      this.#alarmSet ??= (await this.ctx.storage.getAlarm()) !== null;
+      if (!this.#alarmSet) {
+        await this.ctx.storage.setAlarm(now + this.#flushDelayMs());
+        this.#alarmSet = true;
+      }
     }
     for (const threshold of applied.alerts) await this.#alert(applied.state, threshold, limits, now);
   }

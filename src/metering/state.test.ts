@@ -64,6 +64,15 @@ describe("grant: the budget is never over-spent", () => {
     expect(big.lease.money).toEqual({ tokens: 600, micros: null });
   });
 
+  it("gives a solo lease exactly one request: its need and one slot", () => {
+    const solo = grant(emptyState(NOW), "s", need(10, 5), limits({ tokens: 1000, micros: 400 }, 6000), NOW, true);
+    if (!("lease" in solo)) throw new Error("refused");
+    expect(solo.lease).toMatchObject({ slots: 1, money: { tokens: 10, micros: 5 } });
+    expect(solo.state.reserved).toEqual({ tokens: 10, micros: 5 });
+    const usual = granted(emptyState(NOW), "u", need(10, 5), limits({ tokens: 1000, micros: 400 }, 6000));
+    expect(usual.lease.slots).toBe(100);
+  });
+
   it("counts a budget of either kind and leaves the other unlimited", () => {
     const lease = granted(emptyState(NOW), "a", need(10, 5), limits({ micros: 50 })).lease;
     expect(lease.money).toEqual({ tokens: null, micros: 10 });

@@ -117,7 +117,9 @@ function share(left: number, need: number): number {
 /**
  * Grants a lease for a request that needs `need` (its worst case) and one request slot, or refuses: the
  * budget is checked first (a refusal takes no slot), then the rate. A lease takes up to the expected
- * requests of LEASE_MS as slots; unused slots and money come back with the report.
+ * requests of LEASE_MS as slots; unused slots and money come back with the report. A `solo` lease holds
+ * exactly one request: what an isolate asks for while its own larger lease is still on the way, so that
+ * requests arriving together do not each hold a second's worth.
  */
 export function grant(
   state: MeterState,
@@ -125,6 +127,7 @@ export function grant(
   need: Money,
   limits: Limits,
   now: number,
+  solo = false,
 ): { state: MeterState; lease: Lease } | { state: MeterState; refusal: Refusal } {
   const current = rolled(state, now);
   const left = available(current, limits.budget);
@@ -139,12 +142,12 @@ export function grant(
     };
   }
   // A queued request waits for its own slot; it takes no more.
-  const wanted = decision.waitMs > 0 ? 1 : Math.max(1, Math.ceil((limits.perMinute * LEASE_MS) / 60_000));
+  const wanted = decision.waitMs > 0 || solo ? 1 : Math.max(1, Math.ceil((limits.perMinute * LEASE_MS) / 60_000));
   const slots = Math.min(1 + decision.remaining, wanted, 1000);
   const interval = 60_000 / limits.perMinute;
   const tat = decision.tat + (slots - 1) * interval;
-  const tokens = limits.budget.tokens === undefined ? null : share(left.tokens, need.tokens);
-  const micros = limits.budget.micros === undefined ? null : share(left.micros, need.micros);
+  const tokens = limits.budget.tokens === undefined ? null : solo ? need.tokens : share(left.tokens, need.tokens);
+  const micros = limits.budget.micros === undefined ? null : solo ? need.micros : share(left.micros, need.micros);
   const open = { tokens: tokens ?? 0, micros: micros ?? 0 };
   const next: MeterState = {
     ...current,

@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { matchedRoutes } from "hono/route";
 import type { AppEnv } from "../env";
-import { sha256Hex } from "../lib/constant-time";
+import { recentSha256Hex } from "../lib/constant-time";
 import { Logger } from "../lib/log";
 
 /**
@@ -15,7 +15,7 @@ export function requestContext() {
     const requestId = crypto.randomUUID();
     // Cloudflare sets CF-Connecting-IP on every request that reaches the Worker; it cannot be spoofed there.
     const clientIp = c.req.header("CF-Connecting-IP") ?? "unknown";
-    const clientIpHash = await sha256Hex(clientIp);
+    const clientIpHash = await recentSha256Hex(clientIp);
     const log = new Logger({ request_id: requestId, method: c.req.method, ip_hash: clientIpHash.slice(0, 16) });
     c.set("requestId", requestId);
     c.set("clientIp", clientIp);

@@ -69,7 +69,7 @@ export async function postChatCompletion(
   const streaming = upstream.ok && (headers.get("content-type")?.startsWith("text/event-stream") ?? false);
   if (streaming && upstream.body) return { kind: "stream", status: upstream.status, headers, body: upstream.body };
 
-  const whole = await readWhole(upstream.body, config.timeoutMs, onBodyEnd);
+  const whole = await readAnswer(upstream, config.timeoutMs, onBodyEnd);
   // Some servers echo the key they were given in an error (OpenAI masks it, others may not).
   const bytes = upstream.ok
     ? whole
@@ -78,6 +78,32 @@ export async function postChatCompletion(
 }
 
 class Stalled extends Error {}
+
+/**
+ * Reads a whole answer. One that announces its length within the cap (OpenAI's JSON answers do) is read in
+ * one native call, under one timer; any other body chunk by chunk (readWhole).
+ */
+async function readAnswer(upstream: Response, idleMs: number, onEnd: (end: StreamEnd) => void): Promise<Uint8Array> {
+  const length = Number(upstream.headers.get("content-length") ?? Number.NaN);
+  if (!(Number.isInteger(length) && length >= 0 && length <= MAX_UPSTREAM_BODY_BYTES)) {
+    return readWhole(upstream.body, idleMs, onEnd);
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Stalled()), idleMs);
+  });
+  try {
+    return new Uint8Array(await Promise.race([upstream.arrayBuffer(), stalled]));
+  } catch (error) {
+    const stall = error instanceof Stalled;
+    onEnd(stall ? "upstream_stalled" : "upstream_broke");
+    void upstream.body?.cancel().catch(() => {});
+    if (stall) throw new UpstreamTimeout(UPSTREAM, idleMs, "sent nothing more of its answer for");
+    throw new UpstreamUnreachable(UPSTREAM, "broke off its answer");
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** Reads a body to its end; each read must bring bytes within `idleMs`, and the whole stay under the cap. */
 async function readWhole(

@@ -16,8 +16,15 @@ async function usageRows(query: string) {
   return ((await response.json()) as { rows: Array<Record<string, unknown>> }).rows;
 }
 
-function today(): string {
-  return new Date().toISOString().slice(0, 10);
+/** The secret with its last character changed (never to itself). */
+function otherLastCharacter(secret: string): string {
+  return `${secret.slice(0, -1)}${secret.endsWith("A") ? "B" : "A"}`;
+}
+
+/** `from` and `to` around now: a request made now is in the span, whatever the day (and at midnight). */
+function aroundNow(): string {
+  const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+  return `from=${day(-1)}&to=${day(1)}`;
 }
 
 describe("chat with a relay key", () => {
@@ -42,7 +49,7 @@ describe("chat with a relay key", () => {
   });
 
   it.each([
-    ["a wrong secret for an existing key", async () => `${(await createKey()).secret.slice(0, -1)}A`],
+    ["a wrong secret for an existing key", async () => otherLastCharacter((await createKey()).secret)],
     ["a key that was never created", async () => `smr_0123456789abcdef_${"A".repeat(43)}`],
     ["a malformed key", async () => "smr_nope"],
   ])("refuses %s with 401 and sends nothing", async (_, secret) => {
@@ -108,24 +115,36 @@ describe("chat with a relay key", () => {
 
 describe("budgets: spend never passes a budget, however many requests race", () => {
   it("admits exactly the 10 of 50 concurrent requests whose worst case fits", async () => {
-    const upstream = openaiScenario("usage-20-30");
+    // Through the front door, so that the 50 requests are 50 requests of their own to the Worker (the
+    // default upstream scenario reports 1 + 1 tokens).
     const request = { ...hello, max_tokens: 100 };
     const worstCase = promptEstimate(request) + 100;
     const { id, secret } = await createKey({ monthly_token_budget: 10 * worstCase });
-    const vars = { OPENAI_BASE_URL: upstream.baseUrl };
-    const responses = await Promise.all(Array.from({ length: 50 }, () => chatWith(secret, request, vars)));
+    const responses = await Promise.all(Array.from({ length: 50 }, () => chatWith(secret, request)));
     const statuses = responses.map((r) => r.status).sort();
     expect(statuses).toEqual([...Array(10).fill(200), ...Array(40).fill(429)]);
     const refused = responses.find((r) => r.status === 429) as Response;
     expect(await refused.json()).toEqual(errorBody("budget_exceeded"));
     expect(Number(refused.headers.get("Retry-After"))).toBeGreaterThan(0);
-    expect(await upstream.received()).toHaveLength(10);
-    // What was spent is what the upstream reported: 10 × (20 + 30) tokens, never more than the budget.
+    for (const response of responses.filter((r) => r.status === 200)) {
+      expect(await response.json()).toMatchObject({ object: "chat.completion" });
+    }
+    // What was spent is what the upstream reported: 10 × (1 + 1) tokens, never more than the budget.
     await eventually(async () => {
       const meter = await meterOf(`key:${id}`);
-      expect(meter?.committed.tokens).toBe(500);
+      expect(meter?.committed.tokens).toBe(20);
       expect(meter?.reserved.tokens).toBe(0);
     });
+  });
+
+  it("sends only the admitted requests upstream", async () => {
+    const upstream = openaiScenario("usage-20-30");
+    const request = { ...hello, max_tokens: 100 };
+    const { secret } = await createKey({ monthly_token_budget: 3 * (promptEstimate(request) + 100) });
+    const vars = { OPENAI_BASE_URL: upstream.baseUrl };
+    const responses = await Promise.all(Array.from({ length: 10 }, () => chatWith(secret, request, vars)));
+    expect(responses.filter((r) => r.status === 200)).toHaveLength(3);
+    expect(await upstream.received()).toHaveLength(3);
   });
 
   it("charges a stream that is cut before its usage arrives its whole reservation", async () => {
@@ -192,7 +211,7 @@ describe("GET /admin/usage: every request metered", () => {
     const upstream = openaiScenario("usage-7-3");
     expect((await chatWith(secret, hello, { OPENAI_BASE_URL: upstream.baseUrl })).status).toBe(200);
     await eventually(async () => {
-      const rows = await usageRows(`from=${today()}&to=${today()}&group_by=subject`);
+      const rows = await usageRows(`${aroundNow()}&group_by=subject`);
       // gpt-4o-mini: $0.15 and $0.60 per million tokens → 7 × 0.15 + 3 × 0.6 = 2.85 µ$, rounded up.
       expect(rows.find((row) => row.subject === `key:${id}`)).toEqual({
         subject: `key:${id}`,
@@ -225,21 +244,17 @@ describe("GET /admin/usage: every request metered", () => {
     for (let batch = 0; batch < 20; batch++)
       await Promise.all(Array.from({ length: 50 }, (_, i) => send(batch * 50 + i)));
     await eventually(async () => {
-      const rows = await usageRows(`from=${today()}&to=${today()}&group_by=subject`);
+      const rows = await usageRows(`${aroundNow()}&group_by=subject`);
       expect(rows.find((row) => row.subject === `key:${id}`)).toMatchObject(expected);
     }, 10_000);
   }, 60_000);
 
   it("meters RELAY_SECRET as the subject relay-secret", async () => {
-    const before = (await usageRows(`from=${today()}&to=${today()}&group_by=subject`)).find(
-      (r) => r.subject === "relay-secret",
-    );
+    const before = (await usageRows(`${aroundNow()}&group_by=subject`)).find((r) => r.subject === "relay-secret");
     const upstream = openaiScenario("usage-2-2");
     expect((await chatWith(RELAY_SECRET, hello, { OPENAI_BASE_URL: upstream.baseUrl })).status).toBe(200);
     await eventually(async () => {
-      const after = (await usageRows(`from=${today()}&to=${today()}&group_by=subject`)).find(
-        (r) => r.subject === "relay-secret",
-      );
+      const after = (await usageRows(`${aroundNow()}&group_by=subject`)).find((r) => r.subject === "relay-secret");
       expect(Number(after?.requests)).toBeGreaterThan(Number(before?.requests ?? 0));
     });
   });

@@ -1,4 +1,4 @@
-import { sha256Hex } from "../../lib/constant-time";
+import { recentSha256Hex } from "../../lib/constant-time";
 
 /** A relay key's id (`key_` + 16 hex digits) and its secret (`smr_<id digits>_<43 base64url>`), shown once. */
 export type NewKey = { id: string; secret: string };
@@ -35,5 +35,5 @@ export function keyIdOf(secret: string): string | undefined {
 
 /** What the relay stores of a secret: its SHA-256, hex. */
 export function hashSecret(secret: string): Promise<string> {
-  return sha256Hex(secret);
+  return recentSha256Hex(secret);
 }

@@ -1,0 +1,103 @@
+// The relay's per-request parts, each on its own: `GET /<part>?n=N` runs the part N times in one request, and
+// bench/parts.ts times it from outside (workerd's clocks stand still while JavaScript runs, so a Worker cannot
+// time its own code). The parts are the relay's own functions, bundled from src/.
+
+import { prepareChatRequest } from "../src/features/chat/prepare";
+import { chatConfig, chatRequest } from "../src/features/chat/schema";
+import { usageOfBody } from "../src/features/chat/usage";
+import { hashSecret } from "../src/features/keys/secret";
+import { sha256Hex } from "../src/lib/constant-time";
+import { chatCredential } from "../src/lib/credential";
+import { Logger } from "../src/lib/log";
+import { readJson } from "../src/lib/request";
+import { admit } from "../src/metering/client";
+import type { Meter } from "../src/metering/durable-object";
+import { DEFAULT_PRICES, priceOf, promptEstimate, reservation } from "../src/metering/prices";
+import type { RateLimiter } from "../src/rate-limit/durable-object";
+
+type PartsEnv = {
+  METER: DurableObjectNamespace<Meter>;
+  RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
+  FLOOD_GUARD: RateLimit;
+};
+
+const IP = "203.0.113.7";
+const JSON_HEADERS = { "Content-Type": "application/json" };
+const KEY = `smr_0123456789abcdef_${"A".repeat(43)}`;
+const body = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "Hello" }] });
+const answer = new TextEncoder().encode(
+  JSON.stringify({
+    id: "chatcmpl-1",
+    object: "chat.completion",
+    created: 1,
+    model: "gpt-4o-mini",
+    choices: [{ index: 0, message: { role: "assistant", content: "Hi there" }, finish_reason: "stop" }],
+    usage: { prompt_tokens: 9, completion_tokens: 3, total_tokens: 12 },
+  }),
+);
+const config = chatConfig.parse({ OPENAI_API_KEY: "sk" });
+const limits = { perMinute: 1_000_000, budget: { tokens: 1e15 }, queueMs: 0 };
+const price = priceOf(DEFAULT_PRICES, "gpt-4o-mini");
+let previous: { id: string; tokens: number; slots: number } | undefined;
+
+const parts: Record<string, (env: PartsEnv, ctx: ExecutionContext) => unknown> = {
+  empty: () => undefined,
+  "request id": () => crypto.randomUUID(),
+  "IP hash (SHA-256)": () => sha256Hex(IP),
+  "log line": () => {
+    const log = new Logger({ request_id: "r", method: "POST", ip_hash: "0123456789abcdef" });
+    log.set({ model: "gpt-4o-mini", stream: false, caller: "key", upstream_status: 200 });
+    log.flush({ route: "/v1/chat/completions", status: 200, ms: 1 });
+  },
+  "credential and key hash (SHA-256)": () =>
+    hashSecret((chatCredential(new Headers({ Authorization: `Bearer ${KEY}` }), false) as { secret: string }).secret),
+  "body: read, parse, validate": () =>
+    readJson(new Request("http://relay/", { method: "POST", body, headers: JSON_HEADERS }), chatRequest),
+  "caps, prompt estimate, price": () => {
+    const request = prepareChatRequest(JSON.parse(body), config);
+    return reservation(promptEstimate(request), config.MAX_TOKENS, price);
+  },
+  "usage from a JSON answer": () => usageOfBody(answer, "gpt-4o-mini", price),
+  "lease: admit and settle": async (env, ctx) => {
+    const access = { meter: () => env.METER.getByName("parts"), waitUntil: (p: Promise<unknown>) => ctx.waitUntil(p) };
+    const admission = await admit("parts", { tokens: 100, micros: 1 }, limits, access);
+    admission.settle({ model: "gpt-4o-mini", promptTokens: 1, completionTokens: 1, micros: 1 });
+  },
+  "Meter call (a new lease, the last one reported)": async (env) => {
+    const leaseId = crypto.randomUUID();
+    const reports = previous
+      ? [
+          {
+            leaseId: previous.id,
+            settled: [],
+            released: { tokens: previous.tokens, micros: 0 },
+            unusedSlots: previous.slots,
+          },
+        ]
+      : [];
+    const result = await env.METER.getByName("parts-meter").acquire({
+      subject: "parts-meter",
+      leaseId,
+      need: { tokens: 100, micros: 0 },
+      limits,
+      reports,
+    });
+    if (!result.ok) throw new Error(result.refusal.refused);
+    previous = { id: leaseId, tokens: result.lease.money.tokens ?? 0, slots: result.lease.slots };
+  },
+  "Meter read (snapshot)": (env) => env.METER.getByName("parts-meter").snapshot(),
+  "RateLimiter call (per-IP limit)": (env) => env.RATE_LIMITER.getByName(IP).consume(1_000_000_000, 60_000),
+  "FLOOD_GUARD.limit()": (env) => env.FLOOD_GUARD.limit({ key: IP }),
+};
+
+export default {
+  async fetch(request: Request, env: PartsEnv, ctx: ExecutionContext): Promise<Response> {
+    const url = new URL(request.url);
+    if (url.pathname === "/") return Response.json(Object.keys(parts));
+    const part = parts[decodeURIComponent(url.pathname.slice(1))];
+    if (!part) return new Response("no such part", { status: 404 });
+    const n = Number(url.searchParams.get("n") ?? 1);
+    for (let i = 0; i < n; i++) await part(env, ctx);
+    return new Response("ok");
+  },
+};
