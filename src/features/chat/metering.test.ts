@@ -4,7 +4,7 @@ import { ADMIN_TOKEN, RELAY_SECRET } from "../../../test/secrets";
 import { chatWith, createKey, eventually, meterOf } from "../../../test/support/keys";
 import { grant, userJwt } from "../../../test/support/ledger";
 import { FAR } from "../../../test/support/library";
-import { errorBody, openaiScenario, relay, uniqueId, uniqueIp } from "../../../test/support/relay";
+import { captureLogs, errorBody, openaiScenario, relay, uniqueId, uniqueIp } from "../../../test/support/relay";
 import { promptEstimate } from "../../metering/prices";
 
 const hello = { messages: [{ role: "user", content: "Hello" }] };
@@ -32,7 +32,11 @@ describe("chat with a relay key", () => {
     const upstream = openaiScenario("ok");
     const { secret } = await createKey();
     const vars = { OPENAI_BASE_URL: upstream.baseUrl };
-    expect((await chatWith(secret, hello, vars)).status).toBe(200);
+    const { result: viaBearer, logs } = await captureLogs(() => chatWith(secret, hello, vars));
+    expect(viaBearer.status).toBe(200);
+    expect(logs).toContain('"caller":"key"');
+    expect(logs).not.toContain(secret);
+    expect(logs).not.toContain(secret.slice(-20));
     const viaHeader = await relay(
       "/relay/openai/chat",
       {
