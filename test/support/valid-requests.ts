@@ -763,6 +763,26 @@ export const VALID_REQUESTS: Record<RouteName, RouteExample> = {
     audited: null,
     redirects: true,
   },
+  console: {
+    request: () => ({ path: "/admin", query: [], headers: {} }),
+    succeeded: async (response) => {
+      expect(response.headers.get("Content-Type")).toBe("text/html; charset=utf-8");
+      expect(await response.text()).toContain('<script type="module" src="/admin/console/app.js">');
+    },
+    upstream: NOTHING,
+    audited: null,
+    cache: "no-cache",
+  },
+  consoleFile: {
+    request: (_, variant) => ({ path: `/admin/console/app.${variant % 2 ? "css" : "js"}`, query: [], headers: {} }),
+    succeeded: async (response) => {
+      expect(response.headers.get("Content-Type")).toBe("text/javascript; charset=utf-8");
+      await response.body?.cancel();
+    },
+    upstream: NOTHING,
+    audited: null,
+    cache: "no-cache",
+  },
 };
 
 /**
