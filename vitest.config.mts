@@ -1,5 +1,6 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { buildConsole } from "./scripts/build-console.mjs";
 import {
   ADMIN_TOKEN,
   BUDGET_ALERT_WEBHOOK_SECRET,
@@ -32,6 +33,9 @@ for (const stream of [process.stdout, process.stderr]) {
     return write(kept.join("\n"), ...rest);
   }) as typeof stream.write;
 }
+
+// The operator console's static assets (console/dist), which the Worker serves at /admin: built before any test.
+await buildConsole();
 
 export default defineConfig({
   test: {

@@ -6,6 +6,7 @@ import { audit } from "./features/audit/routes";
 import { billing } from "./features/billing/routes";
 import { chat } from "./features/chat/routes";
 import { connector } from "./features/connector/routes";
+import { consoleApp } from "./features/console/routes";
 import { health } from "./features/health/routes";
 import { keys } from "./features/keys/routes";
 import { entitlements } from "./features/ledger/routes";
@@ -44,6 +45,7 @@ app.route("/", keys);
 app.route("/", usage);
 app.route("/", mcp);
 app.route("/", oauth);
+app.route("/", consoleApp);
 assertRoutesDeclared(app.routes);
 
 app.notFound((c) => {

@@ -2,6 +2,7 @@ import { auditRoutes } from "./features/audit/routes";
 import { billingRoutes } from "./features/billing/routes";
 import { chatRoutes } from "./features/chat/routes";
 import { connectorRoutes } from "./features/connector/routes";
+import { consoleRoutes } from "./features/console/routes";
 import { healthRoutes } from "./features/health/routes";
 import { keyRoutes } from "./features/keys/routes";
 import { entitlementRoutes } from "./features/ledger/routes";
@@ -32,6 +33,7 @@ export const ROUTES = {
   ...usageRoutes,
   ...mcpRoutes,
   ...oauthRoutes,
+  ...consoleRoutes,
 } as const satisfies Record<string, RouteSpec>;
 
 export type RouteName = keyof typeof ROUTES;

@@ -1,3 +1,4 @@
+import { spanTimes } from "../lib/day-span";
 /** One audit row (docs/api.md, "Conventions"): time, actor, action, target, outcome, dry run. */
 export type AuditRecord = {
   at: Date;
@@ -37,21 +38,36 @@ export async function writeAudit(db: D1Database, record: AuditRecord): Promise<v
 /** One row of `audit_log` as `GET /admin/audit` shows it. */
 export type AuditRow = { at: string; actor: string; action: string; target: string; outcome: string; dry_run: boolean };
 
+/** Only the records of this actor and (or) action. */
+export type AuditFilter = { actor?: string; action?: string };
+
 /**
- * A page of the audit log, newest first: up to `limit` rows older than the row `before` (an id), and the
- * id to continue from, or null when nothing older remains.
+ * A page of the audit log, newest first: up to `limit` rows older than the row `before` (an id) that match
+ * `filter`, and the id to continue from, or null when nothing older remains.
  */
 export async function readAuditPage(
   db: D1Database,
   limit: number,
   before = Number.MAX_SAFE_INTEGER,
+  filter: AuditFilter = {},
 ): Promise<{ rows: AuditRow[]; next: number | null }> {
+  const conditions = ["id < ?"];
+  const params: Array<string | number> = [before];
+  if (filter.actor !== undefined) {
+    conditions.push("actor = ?");
+    params.push(filter.actor);
+  }
+  if (filter.action !== undefined) {
+    conditions.push("action = ?");
+    params.push(filter.action);
+  }
   // One row more than asked tells whether another page exists.
   const { results } = await db
     .prepare(
-      "SELECT id, at, actor, action, target, outcome, dry_run FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?",
+      `SELECT id, at, actor, action, target, outcome, dry_run FROM audit_log WHERE ${conditions.join(" AND ")}
+      ORDER BY id DESC LIMIT ?`,
     )
-    .bind(before, limit + 1)
+    .bind(...params, limit + 1)
     .all<Omit<AuditRow, "dry_run"> & { id: number; dry_run: number }>();
   const page = results.slice(0, limit);
   const last = page.at(-1);
@@ -59,4 +75,23 @@ export async function readAuditPage(
     rows: page.map(({ id: _, dry_run, ...row }) => ({ ...row, dry_run: dry_run === 1 })),
     next: results.length > limit && last ? last.id : null,
   };
+}
+
+/** How many records one actor's action had with one outcome. */
+export type AuditCount = { actor: string; action: string; outcome: string; count: number };
+
+/**
+ * The records between two UTC days (both included), counted by actor, action and outcome: most first.
+ * No index on `at`: one pass over the table, which an operator's occasional look can afford.
+ */
+export async function countAudit(db: D1Database, from: string, to: string): Promise<AuditCount[]> {
+  const { start, end } = spanTimes(from, to);
+  const { results } = await db
+    .prepare(
+      `SELECT actor, action, outcome, COUNT(*) AS count FROM audit_log WHERE at >= ? AND at < ?
+      GROUP BY actor, action, outcome ORDER BY count DESC, actor, action, outcome`,
+    )
+    .bind(start, end)
+    .all<AuditCount>();
+  return results;
 }

@@ -9,7 +9,8 @@ const originConfig = z.object({ ORIGIN_ALLOWLIST: list() });
 
 /**
  * Origin allowlist and CORS. With ORIGIN_ALLOWLIST set, a request whose `Origin` is not listed gets 403
- * (preflight included); a request without `Origin` is server-to-server and passes. Allowed origins are
+ * (preflight included); a request without `Origin` is server-to-server and passes, and so does one from the
+ * relay's own origin (the operator console at /admin: a page the relay itself serves). Allowed origins are
  * echoed, never `*`, because the relay's routes take credentials.
  */
 export function originPolicy() {
@@ -34,7 +35,7 @@ export function originPolicy() {
   });
   return createMiddleware<AppEnv>(async function originPolicy(c, next) {
     const origin = c.req.header("Origin");
-    if (origin !== undefined) {
+    if (origin !== undefined && origin !== new URL(c.req.url).origin) {
       const { ORIGIN_ALLOWLIST } = readConfig(c.env, originConfig);
       if (ORIGIN_ALLOWLIST.length > 0 && !ORIGIN_ALLOWLIST.includes(origin)) {
         throw new Forbidden("This Origin is not in ORIGIN_ALLOWLIST", "origin_not_allowed");

@@ -9,6 +9,10 @@ export const E2E_SECRETS = {
   OPENAI_API_KEY: "sk-e2e-upstream-key",
   MAX_TOKENS: "300",
   RATE_LIMIT_REQUESTS: "100",
+  // The console test (test/e2e/console-browser.test.ts) makes about 60 admin calls in seconds, from one IP.
+  PUBLIC_RATE_LIMIT: "600",
+  // …and waits for its chat requests to show on the overview: usage reaches D1 a second after a request.
+  USAGE_FLUSH_SECONDS: "1",
   ADMIN_TOKEN: "e2e-admin-token",
   USER_JWT_SECRET: "e2e-user-jwt-secret-0123456789abcdef",
   STRIPE_WEBHOOK_SECRET: "whsec_e2e_stripe_secret_0123456789",

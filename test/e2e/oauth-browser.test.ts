@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,22 +14,12 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { type BrowserContext, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { listenOnLoopback } from "../stand-ins/http";
+import { CHROMIUM, CHROMIUM_ARGS, requireChromium } from "./chromium";
 
 // The shared relay (test/e2e/global-setup.ts), on `localhost` rather than 127.0.0.1: Chromium keeps the consent
 // page's `__Host-` cookie (Secure) on http only for localhost, as it would over https in production.
 const relay = inject("e2eRelay");
 const base = relay.url.replace("127.0.0.1", "localhost");
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 /** A loopback redirect URI, as a desktop MCP client registers it: it hands over the code and the state. */
 async function startCallback() {
@@ -110,11 +100,7 @@ describe("OAuth for /mcp, end to end: an MCP client, the relay under wrangler de
   let profile = "";
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `Chromium is missing at ${CHROMIUM}: install it with "apt-get install -y chromium" (.ci/run does this)`,
-      );
-    }
+    requireChromium();
     profile = mkdtempSync(join(tmpdir(), "relay-chromium-"));
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,

@@ -94,6 +94,23 @@ describe("origin allowlist and CORS", () => {
     expect(response.status).toBe(200);
   });
 
+  it("lets the relay's own origin through whatever ORIGIN_ALLOWLIST says (the console at /admin)", async () => {
+    const own = "https://relay.test";
+    const response = await relay(
+      "/v1/chat/completions",
+      { method: "POST", headers: jsonHeaders(uniqueIp(), { Origin: own }), body: chatBody },
+      { ORIGIN_ALLOWLIST: "https://other.test" },
+    );
+    expect(response.status).toBe(200);
+    // The same host on another scheme or port is another origin.
+    const other = await relay(
+      "/v1/chat/completions",
+      { method: "POST", headers: jsonHeaders(uniqueIp(), { Origin: "https://relay.test:8443" }), body: chatBody },
+      { ORIGIN_ALLOWLIST: "https://other.test" },
+    );
+    expect(other.status).toBe(403);
+  });
+
   it("allows an allowed origin and echoes it on the answer", async () => {
     const response = await relay(
       "/v1/chat/completions",

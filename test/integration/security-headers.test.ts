@@ -378,3 +378,33 @@ describe("the consent page's own headers", () => {
     expectPlatformHeaders(response, "no-store");
   });
 });
+
+describe("the operator console's own headers", () => {
+  it.each(["/admin", "/admin/console/app.js", "/admin/console/app.css"])(
+    "serves %s under a policy that runs only the relay's own script and style and allows no framing",
+    async (path) => {
+      const response = await send(get(path), ORIGIN);
+      expect(response.status).toBe(200);
+      expect(response.headers.get("Content-Security-Policy")).toBe(
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; form-action 'none'; " +
+          "frame-ancestors 'none'; base-uri 'none'; require-trusted-types-for 'script'; trusted-types 'none'",
+      );
+      expect(response.headers.get("X-Frame-Options")).toBe("DENY");
+      expect(response.headers.get("Referrer-Policy")).toBe("no-referrer");
+      expect(response.headers.get("Cross-Origin-Opener-Policy")).toBe("same-origin");
+      expect(response.headers.get("Cross-Origin-Resource-Policy")).toBe("same-origin");
+      expect(response.headers.get("Set-Cookie")).toBeNull();
+      // Public files the browser may keep, revalidated by their ETag before each use.
+      expectPlatformHeaders(response, "no-cache");
+      expect(response.headers.get("ETag")).toMatch(/^"[0-9a-f]+"$/);
+      await response.body?.cancel();
+    },
+  );
+
+  it("answers a file that is not the console's with the JSON 404, no-store", async () => {
+    const response = await send(get("/admin/console/index.html"), ORIGIN);
+    expect(response.status).toBe(404);
+    expectPlatformHeaders(response, "no-store");
+    await expectCleanErrorBody(response);
+  });
+});

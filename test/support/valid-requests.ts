@@ -111,9 +111,12 @@ async function expectPurchase(c: RequestContext, revoked: boolean): Promise<void
 const ITEM_DIR = uniqueId("vr-library");
 const ITEM_KEY = `${ITEM_DIR}/item.txt`;
 let itemStored: Promise<void> | undefined;
-async function itemAndSubscription(c: RequestContext): Promise<void> {
+function itemInLibrary(): Promise<void> {
   itemStored ??= stored(ITEM_KEY, "library item", { "X-Library-Tier": "monthly" });
-  await itemStored;
+  return itemStored;
+}
+async function itemAndSubscription(c: RequestContext): Promise<void> {
+  await itemInLibrary();
   await granted({ user_id: c.user, type: "subscription", tier: "monthly", expires_at: FAR });
 }
 
@@ -335,19 +338,49 @@ export const VALID_REQUESTS: Record<RouteName, RouteExample> = {
       writeAudit(env.DB, { at: new Date(), actor: "admin", action: "grant", target: `user:${c.user}`, outcome: "ok" }),
     request: (_, variant) => ({
       path: "/admin/audit",
-      query:
-        variant % 2
-          ? [
-              ["limit", "5"],
-              ["cursor", "100"],
-            ]
-          : [["limit", "5"]],
+      query: [
+        [["limit", "5"]],
+        [
+          ["limit", "5"],
+          ["cursor", "100"],
+        ],
+        [
+          ["limit", "5"],
+          ["actor", "admin"],
+          ["action", "grant"],
+        ],
+      ][variant % 3] as Array<[string, string]>,
       headers: {},
     }),
     succeeded: async (response, c) =>
       expect(await bodyOf(response)).toMatchObject({
         success: true,
         records: expect.arrayContaining([expect.objectContaining({ target: `user:${c.user}` })]),
+      }),
+    upstream: NOTHING,
+    audited: null,
+  },
+  auditSummary: {
+    setup: (c) =>
+      writeAudit(env.DB, {
+        at: new Date("2004-06-15T10:00:00Z"),
+        actor: c.user,
+        action: "grant",
+        target: `user:${c.user}`,
+        outcome: "ok",
+      }),
+    request: () => ({
+      path: "/admin/audit/summary",
+      query: [
+        ["from", "2004-06-01"],
+        ["to", "2004-06-30"],
+      ],
+      headers: {},
+    }),
+    succeeded: async (response, c) =>
+      expect(await bodyOf(response)).toMatchObject({
+        success: true,
+        counts: expect.arrayContaining([{ actor: c.user, action: "grant", outcome: "ok", count: 1 }]),
       }),
     upstream: NOTHING,
     audited: null,
@@ -448,6 +481,20 @@ export const VALID_REQUESTS: Record<RouteName, RouteExample> = {
     upstream: NOTHING,
     audited: null,
   },
+  payments: {
+    request: (_, variant) => ({
+      path: "/admin/payments",
+      query: [
+        ["from", variant % 2 ? "2026-02-01" : "2026-01-01"],
+        ["to", "2026-12-31"],
+      ],
+      headers: {},
+    }),
+    succeeded: async (response) =>
+      expect(await bodyOf(response)).toMatchObject({ success: true, from: "2026-01-01", counts: expect.any(Array) }),
+    upstream: NOTHING,
+    audited: null,
+  },
   stripeWebhook: {
     // The subscription and payment intent the renewal, cancellation and refund variants refer to.
     setup: knownStripeSubscription,
@@ -515,6 +562,25 @@ export const VALID_REQUESTS: Record<RouteName, RouteExample> = {
     },
     cache: "private, no-cache",
   },
+  libraryAdminList: {
+    setup: itemInLibrary,
+    request: (_, variant) => ({
+      path: "/admin/library",
+      query: [
+        ["prefix", `${ITEM_DIR}/`],
+        ["limit", variant % 2 ? "1" : "10"],
+      ],
+      headers: {},
+    }),
+    succeeded: async (response) =>
+      expect(await bodyOf(response)).toEqual({
+        success: true,
+        items: [expect.objectContaining({ key: ITEM_KEY, tier: "monthly", sku: null })],
+        next_cursor: null,
+      }),
+    upstream: NOTHING,
+    audited: null,
+  },
   models: {
     request: () => ({ path: "/v1/models", query: [], headers: {} }),
     succeeded: async (response) =>
@@ -563,7 +629,7 @@ export const VALID_REQUESTS: Record<RouteName, RouteExample> = {
       query: [
         ["from", "2026-01-01"],
         ["to", "2026-12-31"],
-        ["group_by", ["day", "subject", "model"][variant % 3] as string],
+        ["group_by", ["day", "subject", "model", "day,model", "day,subject"][variant % 5] as string],
       ],
       headers: {},
     }),
@@ -696,6 +762,26 @@ export const VALID_REQUESTS: Record<RouteName, RouteExample> = {
     upstream: NOTHING,
     audited: null,
     redirects: true,
+  },
+  console: {
+    request: () => ({ path: "/admin", query: [], headers: {} }),
+    succeeded: async (response) => {
+      expect(response.headers.get("Content-Type")).toBe("text/html; charset=utf-8");
+      expect(await response.text()).toContain('<script type="module" src="/admin/console/app.js">');
+    },
+    upstream: NOTHING,
+    audited: null,
+    cache: "no-cache",
+  },
+  consoleFile: {
+    request: (_, variant) => ({ path: `/admin/console/app.${variant % 2 ? "css" : "js"}`, query: [], headers: {} }),
+    succeeded: async (response) => {
+      expect(response.headers.get("Content-Type")).toBe("text/javascript; charset=utf-8");
+      await response.body?.cancel();
+    },
+    upstream: NOTHING,
+    audited: null,
+    cache: "no-cache",
   },
 };
 

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ADMIN_TOKEN } from "../../../test/secrets";
 import { chatWith, createKey } from "../../../test/support/keys";
-import { errorBody, openaiScenario, relay, uniqueId, uniqueIp } from "../../../test/support/relay";
+import { atClock, errorBody, openaiScenario, relay, uniqueId, uniqueIp } from "../../../test/support/relay";
 import { sha256Hex } from "../../lib/constant-time";
 
 const hello = { messages: [{ role: "user", content: "Hello" }] };
@@ -116,7 +116,48 @@ describe("GET /admin/keys", () => {
     expect(text).not.toContain(created.secret);
     expect(text).not.toContain("secret_hash");
     const { keys } = JSON.parse(text) as { keys: Array<Record<string, unknown>> };
-    expect(keys.find((key) => key.id === created.id)).toEqual(created.key);
+    const month = new Date().toISOString().slice(0, 7);
+    expect(keys.find((key) => key.id === created.id)).toEqual({
+      ...created.key,
+      month_usage: { month, requests: 0, tokens: 0, cost_usd: 0 },
+    });
+  });
+
+  it("shows what each key used this UTC month from usage_daily, to set against its budgets", async () => {
+    const created = await createKey({ name: uniqueId("spender"), monthly_token_budget: 1000 });
+    const other = await createKey({ name: uniqueId("idle") });
+    const subject = `key:${created.id}`;
+    // Two models on two days of March 2011, one day of February and one of April that do not count.
+    await env.DB.batch(
+      [
+        ["2011-03-01", "gpt-4o-mini", 2, 100, 40, 39],
+        ["2011-03-31", "gpt-4o", 1, 10, 5, 75],
+        ["2011-02-28", "gpt-4o", 9, 9, 9, 9],
+        ["2011-04-01", "gpt-4o", 9, 9, 9, 9],
+      ].map((row) =>
+        env.DB.prepare(
+          `INSERT INTO usage_daily (day, subject, model, requests, prompt_tokens, completion_tokens, cost_micros)
+          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)`,
+        ).bind(row[0], subject, ...row.slice(1)),
+      ),
+    );
+    const keys = await atClock("2011-03-15T12:00:00Z", async () => {
+      const response = await admin("/admin/keys");
+      expect(response.status).toBe(200);
+      return ((await response.json()) as { keys: Array<{ id: string; month_usage: unknown }> }).keys;
+    });
+    expect(keys.find((key) => key.id === created.id)?.month_usage).toEqual({
+      month: "2011-03",
+      requests: 3,
+      tokens: 155,
+      cost_usd: 0.000114,
+    });
+    expect(keys.find((key) => key.id === other.id)?.month_usage).toEqual({
+      month: "2011-03",
+      requests: 0,
+      tokens: 0,
+      cost_usd: 0,
+    });
   });
 });
 

@@ -7,7 +7,7 @@ import { forgetLease } from "../../metering/client";
 import { mount, type RouteSpec } from "../../middleware/guard";
 import { createKeyBody, keyPath } from "./schema";
 import { hashSecret, newKey } from "./secret";
-import { insertKey, listKeys, revokeKey } from "./store";
+import { insertKey, listKeys, monthUsageOfKeys, revokeKey } from "./store";
 
 /** Relay keys: one secret per client, with its own scopes, models, limit and budgets (docs/metering.md). */
 export const keyRoutes = {
@@ -58,7 +58,12 @@ mount(keys, keyRoutes.createKey, async (c) => {
   return c.json({ success: true, key: record, secret }, 201);
 });
 
-mount(keys, keyRoutes.listKeys, async (c) => c.json({ success: true, keys: await listKeys(c.env.DB) }));
+mount(keys, keyRoutes.listKeys, async (c) => {
+  const month = new Date().toISOString().slice(0, 7);
+  const [all, used] = await Promise.all([listKeys(c.env.DB), monthUsageOfKeys(c.env.DB, month)]);
+  const none = { month, requests: 0, tokens: 0, cost_usd: 0 };
+  return c.json({ success: true, keys: all.map((key) => ({ ...key, month_usage: used.get(key.id) ?? none })) });
+});
 
 mount(keys, keyRoutes.revokeKey, async (c) => {
   const { id } = validate(keyPath, { id: c.req.param("id") });

@@ -106,3 +106,27 @@ export async function revokeKey(db: D1Database, id: string, at: string): Promise
     .first<KeyRow>();
   return row ? recordOf(row) : null;
 }
+
+/** What a key used in one UTC month, as the budgets count it: tokens are prompt and completion together. */
+export type MonthUsage = { month: string; requests: number; tokens: number; cost_usd: number };
+
+/**
+ * What every key used in `month` (YYYY-MM), by key id, from `usage_daily`: the totals its Meter wrote, a
+ * second or so behind the Meter itself. Keys without usage that month are absent.
+ */
+export async function monthUsageOfKeys(db: D1Database, month: string): Promise<Map<string, MonthUsage>> {
+  const { results } = await db
+    .prepare(
+      `SELECT subject, SUM(requests) AS requests, SUM(prompt_tokens + completion_tokens) AS tokens,
+        SUM(cost_micros) AS cost_micros
+      FROM usage_daily WHERE day BETWEEN ? AND ? AND subject LIKE 'key:%' GROUP BY subject`,
+    )
+    .bind(`${month}-01`, `${month}-31`)
+    .all<{ subject: string; requests: number; tokens: number; cost_micros: number }>();
+  return new Map(
+    results.map((row) => [
+      row.subject.slice("key:".length),
+      { month, requests: row.requests, tokens: row.tokens, cost_usd: row.cost_micros / 1e6 },
+    ]),
+  );
+}

@@ -17,8 +17,10 @@ export type Change =
       expiresAt?: Date;
       /** Where a period without `expiresAt` starts: this source's expiry, or the user's latest (admin grants). */
       stackOn?: "source" | "user";
+      /** An admin grant's reason, when given. */
+      reason?: string;
     }
-  | { type: "grant"; entitlement: "purchase"; sku: string; sourceRef: string }
+  | { type: "grant"; entitlement: "purchase"; sku: string; sourceRef: string; reason?: string }
   | { type: "cancel"; entitlement: "subscription"; tier?: Tier; sourceRef: string; endsAt: Date }
   | { type: "revoke"; entitlement: "subscription"; tier?: Tier; sourceRef?: string; reason: string }
   | { type: "revoke"; entitlement: "purchase"; sku?: string; sourceRef?: string; reason: string };

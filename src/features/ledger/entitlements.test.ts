@@ -243,6 +243,21 @@ describe("POST /entitlements/grant", () => {
     expect(event).toMatchObject({ created_at: now, expires_at: end });
   });
 
+  it("keeps an optional reason with the grant, shown in the history", async () => {
+    const user = uniqueId("u");
+    const response = await grant({ user_id: user, type: "purchase", sku: "EBOOK", reason: "  goodwill, ticket 12 " });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({
+      event: { type: "grant", sku: "EBOOK", reason: "goodwill, ticket 12" },
+    });
+    expect(await rowsOf("ledger_events", user)).toEqual([expect.objectContaining({ reason: "goodwill, ticket 12" })]);
+    const blank = await grant({ user_id: user, type: "purchase", sku: "EBOOK", reason: " " });
+    expect(blank.status).toBe(400);
+    expect(await blank.json()).toEqual(
+      errorBody("invalid_request", expect.stringMatching(/^reason:/) as unknown as string),
+    );
+  });
+
   it("records all 50 grants of different SKUs fired at once for one user", async () => {
     const user = uniqueId("u");
     const skus = Array.from({ length: 50 }, (_, i) => `SKU-${i}`);

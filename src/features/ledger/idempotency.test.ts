@@ -92,6 +92,16 @@ describe("POST /entitlements/grant with Idempotency-Key", () => {
     expect(await rowsOf("ledger_events", other)).toEqual([]);
   });
 
+  it("refuses a key reused with another reason with 422", async () => {
+    const key = uniqueId("key");
+    const user = uniqueId("c");
+    const body = { user_id: user, type: "purchase", sku: "EBOOK", reason: "goodwill" };
+    expect((await adminPost("/entitlements/grant", body, key)).status).toBe(200);
+    const reused = await adminPost("/entitlements/grant", { ...body, reason: "another" }, key);
+    expect(reused.status).toBe(422);
+    expect(await rowsOf("ledger_events", user)).toHaveLength(1);
+  });
+
   it("refuses a malformed key", async () => {
     const user = uniqueId("idem");
     const response = await adminPost(

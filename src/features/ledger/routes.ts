@@ -16,16 +16,17 @@ import {
 import type { LedgerUser } from "./identity";
 import { importFromKv, type Ledger } from "./kv-import";
 import { readEntitlements, readHistory } from "./read";
-import { checkConfig, checkQuery, grantBody, revokeBody, userQuery } from "./schema";
-import { holdsUnrevoked } from "./store";
+import { checkConfig, checkQuery, grantBody, paymentsQuery, revokeBody, userQuery } from "./schema";
+import { countPayments, holdsUnrevoked } from "./store";
 import { userOfToken } from "./user";
 
-/** The entitlement routes: a check for users, grant/revoke/history for the admin. */
+/** The entitlement routes: a check for users, grant/revoke/history and the payments received for the admin. */
 export const entitlementRoutes = {
   check: { method: "GET", path: "/entitlements/check", auth: "admin-or-user-jwt", rateLimit: "public", body: null },
   grant: { method: "POST", path: "/entitlements/grant", auth: "admin", rateLimit: "admin", body: "json" },
   revoke: { method: "POST", path: "/entitlements/revoke", auth: "admin", rateLimit: "admin", body: "json" },
   history: { method: "GET", path: "/entitlements/history", auth: "admin", rateLimit: "admin", body: null },
+  payments: { method: "GET", path: "/admin/payments", auth: "admin", rateLimit: "admin", body: null },
 } as const satisfies Record<string, RouteSpec>;
 
 export const entitlements = new Hono<AppEnv>();
@@ -100,8 +101,9 @@ mount(entitlements, entitlementRoutes.grant, async (c) => {
             sourceRef,
             expiresAt: body.expires_at === undefined ? undefined : new Date(body.expires_at),
             stackOn: "user",
+            reason: body.reason,
           }
-        : { type: "grant", entitlement: "purchase", sku: body.sku, sourceRef },
+        : { type: "grant", entitlement: "purchase", sku: body.sku, sourceRef, reason: body.reason },
   };
   const ledger = ledgerOf(c.env);
   const outcome =
@@ -143,4 +145,9 @@ mount(entitlements, entitlementRoutes.history, async (c) => {
   const { user_id } = validate(userQuery, c.req.query());
   const events = await readHistory(ledgerOf(c.env), { id: user_id }, new Date());
   return c.json({ success: true, user_id, events });
+});
+
+mount(entitlements, entitlementRoutes.payments, async (c) => {
+  const { from, to } = validate(paymentsQuery, c.req.query());
+  return c.json({ success: true, from, to, counts: await countPayments(c.env.DB, from, to) });
 });

@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { flag, optional } from "../../lib/config";
+import { daySpanQuery } from "../../lib/day-span";
 import { USER_ID_PATTERN } from "./identity";
 
 /** Subscription tiers and how many months one period runs. */
@@ -19,7 +20,7 @@ export const isoTime = z.iso
   .transform((value) => new Date(value).toISOString())
   .refine((value) => value.length === 24, "must lie between years 0000 and 9999");
 
-/** A reason for a revocation: shown in history and the audit log. */
+/** Why an admin granted or revoked: shown in the history. */
 const reason = z.string().trim().min(1).max(500);
 
 export const userQuery = z.object({ user_id: userId });
@@ -35,8 +36,14 @@ const sourceRef = z.string().min(1).max(300);
 
 /** `POST /entitlements/grant`. */
 export const grantBody = z.discriminatedUnion("type", [
-  z.strictObject({ user_id: userId, type: z.literal("subscription"), tier, expires_at: isoTime.optional() }),
-  z.strictObject({ user_id: userId, type: z.literal("purchase"), sku }),
+  z.strictObject({
+    user_id: userId,
+    type: z.literal("subscription"),
+    tier,
+    expires_at: isoTime.optional(),
+    reason: reason.optional(),
+  }),
+  z.strictObject({ user_id: userId, type: z.literal("purchase"), sku, reason: reason.optional() }),
 ]);
 
 /** `POST /entitlements/revoke`. */
@@ -47,3 +54,6 @@ export const revokeBody = z.discriminatedUnion("type", [
 
 /** Who may call `GET /entitlements/check` without a credential, and with which admin token. */
 export const checkConfig = z.object({ ENTITLEMENTS_PUBLIC_CHECK: flag(), ADMIN_TOKEN: optional() });
+
+/** `GET /admin/payments`: a span of UTC days, both included. */
+export const paymentsQuery = daySpanQuery({});

@@ -1,4 +1,5 @@
 import { auditStatement } from "../../audit/store";
+import { spanTimes } from "../../lib/day-span";
 import type { Change, EventRow, LedgerRecord } from "./change";
 import { addMonthsSql } from "./months";
 import { TIER_MONTHS, type Tier } from "./schema";
@@ -137,7 +138,7 @@ function eventParams(record: LedgerRecord, now: Date): Array<string | number | n
     change.entitlement,
     tier,
     "sku" in change ? (change.sku ?? null) : null,
-    "reason" in change ? change.reason : null,
+    ("reason" in change ? change.reason : undefined) ?? null,
     record.source,
     change.sourceRef ?? null,
     record.sourceEventId,
@@ -325,4 +326,32 @@ export function kvImportStatements(db: D1Database, load: KvImport, now: Date): D
 /** True for the error of a second, concurrent import of the same user. */
 export function isDuplicateImport(error: unknown): boolean {
   return error instanceof Error && error.message.includes("UNIQUE constraint failed: kv_imports");
+}
+
+/** How many events one payment source sent of one kind, on one UTC day. */
+export type PaymentCount = {
+  day: string;
+  source: string;
+  type: string;
+  entitlement: string;
+  tier: string | null;
+  sku: string | null;
+  count: number;
+};
+
+/**
+ * The events Stripe and the payment provider caused between two UTC days (both included), counted per day,
+ * source, type and what they were about. Amounts are never stored, so this counts, it does not add up money.
+ */
+export async function countPayments(db: D1Database, from: string, to: string): Promise<PaymentCount[]> {
+  const { start, end } = spanTimes(from, to);
+  const { results } = await db
+    .prepare(
+      `SELECT substr(created_at, 1, 10) AS day, source, type, entitlement, tier, sku, COUNT(*) AS count
+      FROM ledger_events WHERE source IN ('stripe', 'payment') AND created_at >= ? AND created_at < ?
+      GROUP BY day, source, type, entitlement, tier, sku ORDER BY day, source, type, entitlement, tier, sku`,
+    )
+    .bind(start, end)
+    .all<PaymentCount>();
+  return results;
 }

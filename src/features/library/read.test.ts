@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { ADMIN_TOKEN } from "../../../test/secrets";
 import { grant, userJwt } from "../../../test/support/ledger";
 import { FAR, paymentRequiredBody, read, revoke, stored, userWith } from "../../../test/support/library";
-import { errorBody, uniqueId } from "../../../test/support/relay";
+import { errorBody, relay, uniqueId, uniqueIp } from "../../../test/support/relay";
 
 const PAST = "2020-01-01T00:00:00.000Z";
 
@@ -172,5 +173,58 @@ describe("GET /library/{path}: the answer", () => {
     await expectBody(await read(`/library/${dir}/Cr%C3%A8me%20br%C3%BBl%C3%A9e.txt`, user), 200, "dessert");
     // The same name in NFD (e + combining grave accent) finds the same item.
     await expectBody(await read(`/library/${dir}/Cre%CC%80me%20bru%CC%82le%CC%81e.txt`, user), 200, "dessert");
+  });
+});
+
+describe("GET /admin/library", () => {
+  async function adminList(query: string) {
+    const response = await relay(`/admin/library${query}`, {
+      headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, "CF-Connecting-IP": uniqueIp() },
+    });
+    return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+  }
+
+  it("lists every item with its SKU or tier, whoever may read it, one page at a time", async () => {
+    const dir = await shelf();
+    const first = await adminList(`?prefix=${dir}/&limit=2`);
+    expect(first.status).toBe(200);
+    expect(first.json).toEqual({
+      success: true,
+      items: [
+        {
+          key: `${dir}/course.txt`,
+          title: "course.txt",
+          size: 10,
+          content_type: "text/plain",
+          uploaded_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+          sku: "my-course",
+          tier: null,
+        },
+        expect.objectContaining({ key: `${dir}/ebook.txt`, title: "The E-book", sku: "EBOOK", tier: null }),
+      ],
+      next_cursor: expect.any(String),
+    });
+    const second = await adminList(
+      `?prefix=${dir}/&limit=2&cursor=${encodeURIComponent(String(first.json.next_cursor))}`,
+    );
+    expect(second.json).toEqual({
+      success: true,
+      items: [expect.objectContaining({ key: `${dir}/members.txt`, sku: null, tier: "yearly" })],
+      next_cursor: null,
+    });
+  });
+
+  it("refuses a user token: the listing is the admin's", async () => {
+    const dir = await shelf();
+    const user = await userWith({ type: "subscription", tier: "yearly", expires_at: FAR });
+    const response = await read(`/admin/library?prefix=${dir}/`, user);
+    expect(response.status).toBe(401);
+    expect(await response.json()).toEqual(errorBody("unauthorized"));
+  });
+
+  it("answers 400 naming a bad limit", async () => {
+    const { status, json } = await adminList("?limit=0");
+    expect(status).toBe(400);
+    expect((json.error as { message: string }).message).toMatch(/^limit: /);
   });
 });

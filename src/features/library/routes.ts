@@ -13,10 +13,11 @@ import { keyFromPath, pathAfter } from "./key";
 import { listQuery } from "./schema";
 import { libraryUpload, uploadRoutes } from "./upload";
 
-/** The private library: R2 items served only to entitled users, and the admin's upload. */
+/** The private library: R2 items served only to entitled users, and the admin's listing and upload. */
 export const libraryRoutes = {
   libraryList: { method: "GET", path: "/library", auth: "user-jwt", rateLimit: "public", body: null },
   libraryItem: { method: "GET", path: "/library/*", auth: "user-jwt", rateLimit: "public", body: null },
+  libraryAdminList: { method: "GET", path: "/admin/library", auth: "admin", rateLimit: "admin", body: null },
   ...uploadRoutes,
 } as const satisfies Record<string, RouteSpec>;
 
@@ -36,6 +37,18 @@ mount(library, libraryRoutes.libraryList, async (c) => {
   });
   const items = page.objects.filter((object) => mayRead(entitlements, requirementOf(object.customMetadata)));
   return c.json({ success: true, items: items.map(itemOf), next_cursor: page.truncated ? page.cursor : null });
+});
+
+// The admin sees every item, whoever may read it.
+mount(library, libraryRoutes.libraryAdminList, async (c) => {
+  const query = validate(listQuery, c.req.query());
+  const page = await c.env.LIBRARY.list({
+    prefix: query.prefix,
+    cursor: query.cursor,
+    limit: query.limit,
+    include: ["customMetadata", "httpMetadata"],
+  });
+  return c.json({ success: true, items: page.objects.map(itemOf), next_cursor: page.truncated ? page.cursor : null });
 });
 
 // Order of checks (docs/api.md, "Private library"): rate limit, user token (401), path (400), entitlements and

@@ -1,26 +1,22 @@
 import * as z from "zod";
+import { daySpanQuery } from "../../lib/day-span";
 
-/** A UTC calendar day, YYYY-MM-DD, that exists (no 2026-02-30). */
-const day = z
+/** What usage can be grouped by. */
+export const USAGE_GROUPS = ["day", "subject", "model"] as const;
+export type UsageGroup = (typeof USAGE_GROUPS)[number];
+
+/** `day`, `subject` or `model`, or several of them joined by commas (`day,model`): the row's keys, in order. */
+const groupBy = z
   .string()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, "must be a day, YYYY-MM-DD")
-  .refine((value) => {
-    const parsed = new Date(`${value}T00:00:00Z`);
-    return !Number.isNaN(parsed.getTime()) && parsed.toISOString().startsWith(value);
-  }, "must be a real date");
-
-const DAY_MS = 86_400_000;
+  .default("day")
+  .transform((value) => value.split(","))
+  .refine(
+    (groups) => groups.every((group) => (USAGE_GROUPS as readonly string[]).includes(group)),
+    "must be day, subject or model, or several of them joined by commas",
+  )
+  .refine((groups) => new Set(groups).size === groups.length, "must not name a grouping twice")
+  .transform((groups) => groups as UsageGroup[]);
 
 /** `GET /admin/usage`: a span of UTC days (both included, at most 366) and how to group it. */
-export const usageQuery = z
-  .strictObject({
-    from: day,
-    to: day,
-    group_by: z.enum(["day", "subject", "model"]).default("day"),
-  })
-  .refine((q) => q.from <= q.to, { message: "must not be after to", path: ["from"] })
-  .refine((q) => Date.parse(q.to) - Date.parse(q.from) < 366 * DAY_MS, {
-    message: "the span may cover at most 366 days",
-    path: ["to"],
-  });
+export const usageQuery = daySpanQuery({ group_by: groupBy });
 export type UsageQuery = z.output<typeof usageQuery>;

@@ -1,4 +1,4 @@
-import type { UsageQuery } from "./schema";
+import type { UsageGroup, UsageQuery } from "./schema";
 
 /** One row of `GET /admin/usage`: the group's key and its totals, cost in USD. */
 export type UsageRow = {
@@ -11,27 +11,22 @@ export type UsageRow = {
   cost_usd: number;
 };
 
-const GROUPS = { day: "day", subject: "subject", model: "model" } as const;
+type UsageSums = { requests: number; prompt_tokens: number; completion_tokens: number; cost_micros: number };
 
-/** Usage totals of `usage_daily` between two days, grouped, in the group's order. */
+/** Usage totals of `usage_daily` between two days, grouped, in the order of the groups. */
 export async function readUsage(db: D1Database, query: UsageQuery): Promise<UsageRow[]> {
-  const column = GROUPS[query.group_by];
+  // The group names are the columns' names, and only these three pass the schema: safe to put into the SQL.
+  const columns = query.group_by.join(", ");
   const { results } = await db
     .prepare(
-      `SELECT ${column} AS grouped, SUM(requests) AS requests, SUM(prompt_tokens) AS prompt_tokens,
+      `SELECT ${columns}, SUM(requests) AS requests, SUM(prompt_tokens) AS prompt_tokens,
         SUM(completion_tokens) AS completion_tokens, SUM(cost_micros) AS cost_micros
-      FROM usage_daily WHERE day BETWEEN ? AND ? GROUP BY ${column} ORDER BY ${column}`,
+      FROM usage_daily WHERE day BETWEEN ? AND ? GROUP BY ${columns} ORDER BY ${columns}`,
     )
     .bind(query.from, query.to)
-    .all<{
-      grouped: string;
-      requests: number;
-      prompt_tokens: number;
-      completion_tokens: number;
-      cost_micros: number;
-    }>();
+    .all<UsageSums & Partial<Record<UsageGroup, string>>>();
   return results.map((row) => ({
-    [column]: row.grouped,
+    ...Object.fromEntries(query.group_by.map((group) => [group, row[group]])),
     requests: row.requests,
     prompt_tokens: row.prompt_tokens,
     completion_tokens: row.completion_tokens,

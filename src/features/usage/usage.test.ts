@@ -49,6 +49,53 @@ describe("GET /admin/usage", () => {
     ]);
   });
 
+  it("groups by two or three keys at once (group_by=day,model), in the order named", async () => {
+    const a = uniqueId("key:a");
+    const b = uniqueId("key:b");
+    await seed([
+      ["2005-05-01", a, "gpt-4o-mini", 2, 100, 40, 39],
+      ["2005-05-01", b, "gpt-4o-mini", 1, 10, 5, 7],
+      ["2005-05-01", a, "gpt-4o", 1, 10, 5, 75],
+      ["2005-05-02", b, "gpt-4o-mini", 3, 30, 30, 23],
+    ]);
+    const rows = async (query: string) => ((await (await usage(query)).json()) as { rows: unknown[] }).rows;
+    expect(await rows("from=2005-05-01&to=2005-05-02&group_by=day,model")).toEqual([
+      { day: "2005-05-01", model: "gpt-4o", requests: 1, prompt_tokens: 10, completion_tokens: 5, cost_usd: 0.000075 },
+      {
+        day: "2005-05-01",
+        model: "gpt-4o-mini",
+        requests: 3,
+        prompt_tokens: 110,
+        completion_tokens: 45,
+        cost_usd: 0.000046,
+      },
+      {
+        day: "2005-05-02",
+        model: "gpt-4o-mini",
+        requests: 3,
+        prompt_tokens: 30,
+        completion_tokens: 30,
+        cost_usd: 0.000023,
+      },
+    ]);
+    expect(await rows("from=2005-05-01&to=2005-05-02&group_by=subject,day")).toEqual([
+      { subject: a, day: "2005-05-01", requests: 3, prompt_tokens: 110, completion_tokens: 45, cost_usd: 0.000114 },
+      { subject: b, day: "2005-05-01", requests: 1, prompt_tokens: 10, completion_tokens: 5, cost_usd: 0.000007 },
+      { subject: b, day: "2005-05-02", requests: 3, prompt_tokens: 30, completion_tokens: 30, cost_usd: 0.000023 },
+    ]);
+    expect(await rows("from=2005-05-02&to=2005-05-02&group_by=day,subject,model")).toEqual([
+      {
+        day: "2005-05-02",
+        subject: b,
+        model: "gpt-4o-mini",
+        requests: 3,
+        prompt_tokens: 30,
+        completion_tokens: 30,
+        cost_usd: 0.000023,
+      },
+    ]);
+  });
+
   it("groups by day unless told otherwise, and answers an empty span with no rows", async () => {
     await seed([["2002-07-04", uniqueId("key"), "gpt-4o", 1, 2, 3, 4]]);
     const response = await usage("from=2002-07-04&to=2002-07-04");
@@ -66,7 +113,10 @@ describe("GET /admin/usage", () => {
     ["a day that does not exist", "from=2026-02-30&to=2026-03-01", "from: must be a real date"],
     ["from after to", "from=2026-03-02&to=2026-03-01", "from: must not be after to"],
     ["a span over 366 days", "from=2024-01-01&to=2025-01-01", "to: the span may cover at most 366 days"],
-    ["an unknown grouping", "from=2026-01-01&to=2026-01-01&group_by=key", "group_by: "],
+    ["an unknown grouping", "from=2026-01-01&to=2026-01-01&group_by=key", "group_by: must be day, subject or model"],
+    ["an unknown grouping among others", "from=2026-01-01&to=2026-01-01&group_by=day,key", "group_by: must be day"],
+    ["an empty grouping", "from=2026-01-01&to=2026-01-01&group_by=day,", "group_by: must be day"],
+    ["a grouping named twice", "from=2026-01-01&to=2026-01-01&group_by=day,day", "group_by: must not name"],
     ["an unknown parameter", "from=2026-01-01&to=2026-01-01&limit=5", "limit: is not a field this route accepts"],
   ])("answers 400 for %s", async (_, query, message) => {
     const response = await usage(query);
