@@ -130,7 +130,6 @@ const targets: Record<string, Target> = {
   direct: { url: `${upstream}/chat/completions`, requests: [{ headers: headersOf("") }] },
   bare: { url: `http://127.0.0.1:${barePort}${CHAT_PATH}`, requests: [{ headers: headersOf("") }] },
   relay: { url: relayUrl, requests: [{ headers: headersOf(SECRET) }] },
-  // Each connection goes round the 100 keys, one request each.
   keys: { url: relayUrl, requests: keys.map((key) => ({ headers: headersOf(key) })) },
 };
 for (const target of Object.values(targets)) {
@@ -146,7 +145,18 @@ async function load(target: Target, connections: number, duration: number): Prom
     duration,
     method: "POST",
     body,
-    requests: target.requests.map(({ headers }) => ({ method: "POST", headers, body })),
+    // Each request takes one of the target's credentials at random (with 100 keys: about 1 % of the load each,
+    // arriving independently, as separate clients' requests would).
+    requests: [
+      {
+        method: "POST",
+        body,
+        setupRequest: (request) => ({
+          ...request,
+          headers: target.requests[Math.floor(Math.random() * target.requests.length)]?.headers,
+        }),
+      },
+    ],
   });
   return {
     rps: result.requests.average,

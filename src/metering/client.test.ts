@@ -78,6 +78,16 @@ describe("the isolate's leases", () => {
     expect(meter?.reserved.tokens).toBe(0);
   });
 
+  it("meets a burst on a subject without a lease with one Meter call: the others wait for its lease", async () => {
+    const subject = uniqueId("client");
+    const { calls, access } = meterWithCalls(subject);
+    const burst = await Promise.all(
+      Array.from({ length: 10 }, () => admit(subject, need, { ...limits, perMinute: 6000 }, access)),
+    );
+    for (const admission of burst) admission.settle(used);
+    expect(calls.acquire).toBe(1);
+  });
+
   it("closes a revoked key's leases at once; what they used still reaches the Meter", async () => {
     const subject = uniqueId("client");
     const { stub, calls, access, background } = meterWithCalls(subject);

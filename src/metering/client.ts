@@ -49,6 +49,9 @@ type Held = {
   renewing: boolean;
 };
 
+/** How long a request waits for a lease another request of its isolate is asking for, before asking itself. */
+const WAIT_FOR_LEASE_MS = 100;
+
 /** The leases this isolate holds, per subject. */
 const held = new Map<string, Held[]>();
 /** Reports not yet sent, per subject: they go with the next call to the subject's Meter. */
@@ -156,6 +159,19 @@ function flushSoon(subject: string, access: MeterAccess, limits: Limits, delayMs
   );
 }
 
+/**
+ * Waits, on this request's own timers, while another request asks the subject's Meter for a lease, and
+ * returns room in it; undefined when that lease has no room for this request or takes longer than
+ * WAIT_FOR_LEASE_MS. (A request must not await another request's promise: workerd would cancel it as hung.)
+ */
+async function roomSoon(subject: string, need: Money): Promise<Held | undefined> {
+  const deadline = Date.now() + WAIT_FOR_LEASE_MS;
+  for (let pause = 1; asking.has(subject) && Date.now() < deadline; pause = Math.min(pause * 2, 16)) {
+    await new Promise((resolve) => setTimeout(resolve, pause));
+  }
+  return roomFor(subject, need);
+}
+
 function roomFor(subject: string, need: Money): Held | undefined {
   const now = Date.now();
   return held.get(subject)?.find((entry) => fits(entry, need, now));
@@ -173,15 +189,16 @@ export async function admit(
   access: MeterAccess,
   secretHash?: string,
 ): Promise<Admission> {
-  const entries = held.get(subject) ?? [];
-  if (
-    secretHash !== undefined &&
-    entries.some((e) => e.secretHash !== undefined && !sameHash(secretHash, e.secretHash))
-  ) {
-    throw new MeterRefused({ refused: "unauthorized" });
+  // Another request of this isolate may be asking for a lease right now: waiting for it beats a call of
+  // one's own (a burst on a cold subject makes one call, not one per request).
+  const room = roomFor(subject, need) ?? (asking.has(subject) ? await roomSoon(subject, need) : undefined);
+  if (room) {
+    // A lease answers only the secret its Meter checked.
+    if (secretHash !== undefined && room.secretHash !== undefined && !sameHash(secretHash, room.secretHash)) {
+      throw new MeterRefused({ refused: "unauthorized" });
+    }
+    return take(subject, room, need, access, limits);
   }
-  const room = roomFor(subject, need);
-  if (room) return take(subject, room, need, access, limits);
   const result = await requestLease(subject, need, limits, access, secretHash);
   if (result.ok) return take(subject, result.entry, need, access, limits);
   // A lease granted to this isolate meanwhile may hold what the Meter no longer has to give.
