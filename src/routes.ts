@@ -2,6 +2,7 @@ import { auditRoutes } from "./features/audit/routes";
 import { billingRoutes } from "./features/billing/routes";
 import { chatRoutes } from "./features/chat/routes";
 import { connectorRoutes } from "./features/connector/routes";
+import { dispatchRoutes } from "./features/dispatches/routes";
 import { healthRoutes } from "./features/health/routes";
 import { keyRoutes } from "./features/keys/routes";
 import { entitlementRoutes } from "./features/ledger/routes";
@@ -27,6 +28,7 @@ export const ROUTES = {
   ...billingRoutes,
   ...entitlementRoutes,
   ...webhookRoutes,
+  ...dispatchRoutes,
   ...libraryRoutes,
   ...keyRoutes,
   ...usageRoutes,
