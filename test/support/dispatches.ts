@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { inject } from "vitest";
-import { GITHUB_WEBHOOK_SECRET, RELAY_SECRET } from "../secrets";
+import { CHATGPT_BEARER_TOKEN, GITHUB_WEBHOOK_SECRET, RELAY_SECRET } from "../secrets";
 import type { GitHubRequest } from "./relay";
 import { relay, uniqueId, uniqueIp } from "./relay";
 
@@ -54,6 +54,24 @@ export async function postTrigger(body: unknown, options: TriggerOptions = {}) {
     options.vars,
   );
   return { response, json: (await response.json()) as Record<string, unknown> };
+}
+
+/** POSTs a connector dispatch to a repository of `octo-org/*` with Kora's token. */
+export function postDispatch(
+  repository: string,
+  body: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+) {
+  return relay("/chatgpt/dispatch", {
+    method: "POST",
+    headers: {
+      "Content-Type": "application/json",
+      Authorization: `Bearer ${CHATGPT_BEARER_TOKEN}`,
+      "CF-Connecting-IP": uniqueIp(),
+      ...headers,
+    },
+    body: JSON.stringify({ owner: "octo-org", repo: repository.split("/")[1], ...body }),
+  });
 }
 
 /** `GET /trigger-hive/{request_id}` with RELAY_SECRET (or `credential`). */

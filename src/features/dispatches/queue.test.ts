@@ -3,6 +3,7 @@ import { CHATGPT_BEARER_TOKEN } from "../../../test/secrets";
 import {
   auditUnder,
   dispatchRow,
+  postDispatch,
   postTrigger,
   receivedAbout,
   scriptRepository,
@@ -159,17 +160,7 @@ describe("Idempotency-Key", () => {
       errorBody("idempotency_key_reused", "Idempotency-Key was already used for a different request"),
     );
     // The connector's key space is its own: the same key starts its own dispatch there.
-    const dispatch = await relay("/chatgpt/dispatch", {
-      method: "POST",
-      headers: {
-        "Content-Type": "application/json",
-        Authorization: `Bearer ${CHATGPT_BEARER_TOKEN}`,
-        "CF-Connecting-IP": uniqueIp(),
-        ...headers,
-      },
-      body: JSON.stringify({ owner: "octo-org", repo: repository.split("/")[1] }),
-    });
-    expect(dispatch.status).toBe(200);
+    expect((await postDispatch(repository, {}, headers)).status).toBe(200);
     expect(await receivedAbout(repository)).toHaveLength(2);
   });
 
@@ -193,15 +184,7 @@ describe("POST /chatgpt/dispatch and dispatch_task while GitHub fails for a whil
   it("answers 202 with the dispatch's repository, then the queue delivers it; its status is Kora's to read", async () => {
     const repository = uniqueRepository();
     await scriptRepository(repository, ["status-504"]);
-    const response = await relay("/chatgpt/dispatch", {
-      method: "POST",
-      headers: {
-        "Content-Type": "application/json",
-        Authorization: `Bearer ${CHATGPT_BEARER_TOKEN}`,
-        "CF-Connecting-IP": uniqueIp(),
-      },
-      body: JSON.stringify({ owner: "octo-org", repo: repository.split("/")[1], client_payload: { task: "docs" } }),
-    });
+    const response = await postDispatch(repository, { client_payload: { task: "docs" } });
     expect(response.status).toBe(202);
     const requestId = response.headers.get("X-Request-Id");
     expect(await response.json()).toEqual({

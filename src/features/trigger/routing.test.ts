@@ -64,7 +64,7 @@ describe("HIVE_ROUTES", () => {
     ["a route that is not owner/repo", routes({ plan: { repository: "hive" } })],
     ["a route with an unknown field", routes({ plan: { repository: "octo/hivemind", branch: "main" } })],
     ["a table that is not JSON", { HIVE_ROUTES: "plan=octo/hivemind" }],
-  ])("answers 503 naming HIVE_ROUTES for %s, and sends nothing", async (_, vars) => {
+  ])("answers 503 naming HIVE_ROUTES for %s", async (_, vars) => {
     const { response, json } = await postTrigger({ action: "plan", dry_run: true }, { vars });
     expect(response.status).toBe(503);
     expect(json).toEqual(errorBody("not_configured", "The relay is not configured: HIVE_ROUTES is invalid"));
