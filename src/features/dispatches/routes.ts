@@ -28,7 +28,8 @@ mount(dispatches, dispatchRoutes.githubWebhook, async (c) => {
     "X-GitHub-Delivery"
   ];
   const kind = c.req.header("X-GitHub-Event");
-  c.get("log").set({ webhook_event: kind ?? "none" });
+  // The header is not covered by the signature: only the names the relay knows reach the log.
+  c.get("log").set({ webhook_event: kind === "workflow_run" || kind === "ping" ? kind : "other" });
   // `ping` (sent when the webhook is created) and any event the relay does not read: acknowledged.
   if (kind !== "workflow_run")
     return c.json({ success: true, delivery_id: delivery, outcome: "ignored", reason: "event" });
