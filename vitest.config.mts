@@ -6,6 +6,7 @@ import {
   BUDGET_ALERT_WEBHOOK_SECRET,
   CHATGPT_BEARER_TOKEN,
   GITHUB_TOKEN,
+  GITHUB_WEBHOOK_SECRET,
   OPENAI_API_KEY,
   PAYMENT_WEBHOOK_SECRET,
   RELAY_SECRET,
@@ -23,6 +24,8 @@ const EXPECTED_NOISE = [
   /Can't read from request stream because client disconnected/,
   /^stack: (?:\S*workerd@\S+ ?)+$/,
   /^Sourcemap for ".*node_modules\/.*" points to missing source files$/,
+  // src/features/dispatches/queue.test.ts sends a dispatch to the dead-letter queue on purpose.
+  /^\[mf:warn\] Moving message "\w+" on queue "soul-mirror-dispatch" to dead letter queue/,
 ];
 for (const stream of [process.stdout, process.stderr]) {
   const write = stream.write.bind(stream) as (chunk: string | Uint8Array, ...rest: unknown[]) => boolean;
@@ -51,6 +54,17 @@ export default defineConfig({
             miniflare: {
               // A second, empty database for src/features/ledger/migration.test.ts, which migrates old rows.
               d1Databases: { MIGRATION_TEST_DB: "migration-test" },
+              // The dispatch queue as in wrangler.jsonc, but delivering at once and giving up after 3 deliveries
+              // instead of 13, so that src/features/dispatches/queue.test.ts reaches the dead-letter queue at once.
+              queueConsumers: {
+                "soul-mirror-dispatch": {
+                  maxBatchSize: 10,
+                  maxBatchTimeout: 0,
+                  maxRetries: 2,
+                  deadLetterQueue: "soul-mirror-dispatch-dead",
+                },
+                "soul-mirror-dispatch-dead": { maxBatchSize: 10, maxBatchTimeout: 0 },
+              },
               bindings: {
                 RELAY_SECRET,
                 OPENAI_API_KEY,
@@ -80,6 +94,9 @@ export default defineConfig({
                 BUDGET_ALERT_RETRY_SECONDS: "0",
                 // Usage totals reach D1 a second after a report, not ten.
                 USAGE_FLUSH_SECONDS: "1",
+                // A queued dispatch is retried at once, not in 30 s (nor after GitHub's Retry-After).
+                DISPATCH_RETRY_SECONDS: "0",
+                GITHUB_WEBHOOK_SECRET,
                 // test/integration/fuzz.test.ts: the seed and the cases per route (docs/development.md).
                 FUZZ_SEED: process.env.FUZZ_SEED ?? "",
                 FUZZ_RUNS: process.env.FUZZ_RUNS ?? "",

@@ -58,6 +58,20 @@ export class MethodNotAllowed extends RelayError {
   }
 }
 
+/** 409: the request conflicts with one still in progress (the same Idempotency-Key, sent twice at once). */
+export class Conflict extends RelayError {
+  constructor(message: string, code = "conflict") {
+    super(409, code, message);
+  }
+}
+
+/** 422: well-formed, but it contradicts what the relay already holds (an Idempotency-Key used for another request). */
+export class UnprocessableContent extends RelayError {
+  constructor(message: string, code = "unprocessable_content") {
+    super(422, code, message);
+  }
+}
+
 export class PayloadTooLarge extends RelayError {
   constructor(maxBytes: number) {
     super(413, "payload_too_large", `Request body is larger than ${maxBytes} bytes`);
@@ -88,7 +102,12 @@ export class RateLimited extends RelayError {
 }
 
 export class UpstreamUnreachable extends RelayError {
-  constructor(upstream: string, detail = "could not be reached") {
+  /** @param transient false when asking again cannot help (a redirect the relay never follows). */
+  constructor(
+    upstream: string,
+    detail = "could not be reached",
+    readonly transient = true,
+  ) {
     super(502, "upstream_unreachable", `${upstream} ${detail}`);
   }
 }
@@ -111,7 +130,10 @@ export class BudgetExceeded extends RelayError {
 
 /** 429 because an upstream (GitHub) is rate limiting the relay; `Retry-After` says when to try again. */
 export class UpstreamRateLimited extends RelayError {
-  constructor(upstream: string, retryAfterSeconds: number) {
+  constructor(
+    upstream: string,
+    readonly retryAfterSeconds: number,
+  ) {
     super(429, "upstream_rate_limited", `${upstream} is rate limiting the relay; retry in ${retryAfterSeconds} s`, {
       "Retry-After": String(retryAfterSeconds),
     });

@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "./env";
@@ -7,6 +8,14 @@ import { billing } from "./features/billing/routes";
 import { chat } from "./features/chat/routes";
 import { connector } from "./features/connector/routes";
 import { consoleApp } from "./features/console/routes";
+import {
+  DISPATCH_DEAD_LETTER_QUEUE_NAME,
+  DISPATCH_QUEUE_NAME,
+  deliverDispatches,
+  failDispatches,
+} from "./features/dispatches/consumer";
+import { dispatches } from "./features/dispatches/routes";
+import { type DispatchMessage, runStatusLoadConfig } from "./features/dispatches/schema";
 import { health } from "./features/health/routes";
 import { keys } from "./features/keys/routes";
 import { entitlements } from "./features/ledger/routes";
@@ -15,9 +24,11 @@ import { mcp } from "./features/mcp/routes";
 import { oauth } from "./features/oauth/routes";
 import { webhooks } from "./features/payments/routes";
 import { trigger } from "./features/trigger/routes";
+import { triggerLoadConfig } from "./features/trigger/schema";
 import { deliverAlerts } from "./features/usage/alerts";
 import { usage } from "./features/usage/routes";
 import { allowedMethods } from "./lib/allowed-methods";
+import { assertConfig } from "./lib/config";
 import type { BudgetAlert } from "./metering/durable-object";
 import { originPolicy } from "./middleware/origin";
 import { requestContext } from "./middleware/request-context";
@@ -25,6 +36,11 @@ import { assertRoutesDeclared } from "./routes";
 
 export { Meter } from "./metering/durable-object";
 export { RateLimiter } from "./rate-limit/durable-object";
+
+// A routing table or event filter that is malformed, or leads outside ALLOWED_REPOS, stops the Worker here:
+// the deploy fails with the reason instead of a trigger failing later.
+assertConfig(env, triggerLoadConfig);
+assertConfig(env, runStatusLoadConfig);
 
 const app = new Hono<AppEnv>();
 
@@ -40,6 +56,7 @@ app.route("/", audit);
 app.route("/", billing);
 app.route("/", entitlements);
 app.route("/", webhooks);
+app.route("/", dispatches);
 app.route("/", library);
 app.route("/", keys);
 app.route("/", usage);
@@ -66,7 +83,19 @@ app.onError((error, c) => {
 /** The Hono app, for tests that read its routes. */
 export { app };
 
+/** Each queue's consumer, by the queue's name in wrangler.jsonc. */
+async function queue(batch: MessageBatch<BudgetAlert | DispatchMessage>, env: Env): Promise<void> {
+  switch (batch.queue) {
+    case DISPATCH_QUEUE_NAME:
+      return deliverDispatches(batch as MessageBatch<DispatchMessage>, env);
+    case DISPATCH_DEAD_LETTER_QUEUE_NAME:
+      return failDispatches(batch as MessageBatch<DispatchMessage>, env);
+    default:
+      return deliverAlerts(batch as MessageBatch<BudgetAlert>, env);
+  }
+}
+
 export default {
   fetch: app.fetch,
-  queue: deliverAlerts,
-} satisfies ExportedHandler<Env, BudgetAlert>;
+  queue,
+} satisfies ExportedHandler<Env, BudgetAlert | DispatchMessage>;

@@ -27,6 +27,6 @@ describe("the route table", () => {
     const unlimited = Object.entries(ROUTES)
       .filter(([, spec]) => spec.rateLimit === null && spec.auth !== "none")
       .map(([name]) => name);
-    expect(unlimited.sort()).toEqual(["paymentWebhook", "stripeWebhook"]);
+    expect(unlimited.sort()).toEqual(["githubWebhook", "paymentWebhook", "stripeWebhook"]);
   });
 });

@@ -3,6 +3,7 @@ import { billingRoutes } from "./features/billing/routes";
 import { chatRoutes } from "./features/chat/routes";
 import { connectorRoutes } from "./features/connector/routes";
 import { consoleRoutes } from "./features/console/routes";
+import { dispatchRoutes } from "./features/dispatches/routes";
 import { healthRoutes } from "./features/health/routes";
 import { keyRoutes } from "./features/keys/routes";
 import { entitlementRoutes } from "./features/ledger/routes";
@@ -28,6 +29,7 @@ export const ROUTES = {
   ...billingRoutes,
   ...entitlementRoutes,
   ...webhookRoutes,
+  ...dispatchRoutes,
   ...libraryRoutes,
   ...keyRoutes,
   ...usageRoutes,

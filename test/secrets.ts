@@ -11,6 +11,7 @@ export const USER_JWT_SECRET = "test-user-jwt-secret-0123456789abcdef";
 export const STRIPE_WEBHOOK_SECRET = "whsec_test_stripe_secret_0123456789";
 export const PAYMENT_WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 export const BUDGET_ALERT_WEBHOOK_SECRET = "whsec_YnVkZ2V0LWFsZXJ0LXNlY3JldC0wMTIzNDU2Nzg5";
+export const GITHUB_WEBHOOK_SECRET = "test-github-webhook-secret-0123456789";
 
 /** The list the leak checks walk, with the key material of the Standard Webhooks secret without its prefix. */
 export const TEST_SECRETS: readonly string[] = [
@@ -25,4 +26,5 @@ export const TEST_SECRETS: readonly string[] = [
   PAYMENT_WEBHOOK_SECRET.replace(/^whsec_/, ""),
   BUDGET_ALERT_WEBHOOK_SECRET,
   BUDGET_ALERT_WEBHOOK_SECRET.replace(/^whsec_/, ""),
+  GITHUB_WEBHOOK_SECRET,
 ];

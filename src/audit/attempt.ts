@@ -4,8 +4,11 @@ import { RateLimited, RelayError, UpstreamRateLimited } from "../errors";
 import type { Logger } from "../lib/log";
 import { writeAudit } from "./store";
 
-/** What a handler tells the audit trail about its attempt; a refusal before the handler keeps the defaults. */
-export type AuditDraft = { target: string; dryRun: boolean; outcome?: string };
+/**
+ * What a handler tells the audit trail about its attempt; a refusal before the handler keeps the defaults.
+ * `actor` replaces the route's when the handler knows who acted more precisely (a relay key).
+ */
+export type AuditDraft = { target: string; dryRun: boolean; outcome?: string; actor?: string };
 
 /** The context of a route audited with `auditAttempt()`: the draft sits at `c.get("audit")`. */
 export type AuditedEnv = { Bindings: Env; Variables: Variables & { audit: AuditDraft } };
@@ -32,7 +35,13 @@ export function auditAttempt({ actor, action, target }: AuditAttemptOptions) {
     // A flood of refused requests leaves one row per bucket and window, not one row each.
     if (c.error instanceof RateLimited && !c.error.firstInWindow) return;
     const outcome = draft.outcome ?? outcomeOf(c.res.status, c.error);
-    await recordAttempt(c.env.DB, c.get("log"), { actor, action, draft, outcome, requestId: c.get("requestId") });
+    await recordAttempt(c.env.DB, c.get("log"), {
+      actor: draft.actor ?? actor,
+      action,
+      draft,
+      outcome,
+      requestId: c.get("requestId"),
+    });
   });
 }
 

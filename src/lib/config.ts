@@ -53,6 +53,19 @@ export const url = (fallback: string) =>
       .transform((value) => value.replace(/\/+$/, "")),
   );
 
+/** A JSON variable (HIVE_ROUTES, …) checked with `schema`; unset or blank is undefined. */
+export const json = <S extends z.ZodType>(schema: S) =>
+  z.preprocess((value, ctx) => {
+    const text = blankToUndefined(value);
+    if (typeof text !== "string") return text;
+    try {
+      return JSON.parse(text);
+    } catch {
+      ctx.issues.push({ code: "custom", message: "is not valid JSON", input: value });
+      return z.NEVER;
+    }
+  }, schema.optional());
+
 const cache = new WeakMap<object, WeakMap<z.ZodType, unknown>>();
 
 /**
@@ -77,4 +90,18 @@ export function readConfig<S extends z.ZodObject>(env: Env, schema: S): z.output
   }
   perEnv.set(schema, result.data);
   return result.data;
+}
+
+/**
+ * The load-time form of `readConfig` for variables that must stop the Worker when they are wrong (a routing
+ * table that leads outside the allowlist): throws a plain Error, which keeps the Worker from starting and
+ * says in the deploy's output which variable is wrong and why. Its values are not secrets.
+ */
+export function assertConfig(env: Env, schema: z.ZodType): void {
+  const result = schema.safeParse(env);
+  if (result.success) return;
+  const issue = result.error.issues[0];
+  const name = String(issue?.path[0] ?? "configuration");
+  const where = issue && issue.path.length > 1 ? ` (${issue.path.slice(1).join(".")})` : "";
+  throw new Error(`The relay is not configured: ${name} is invalid${where}: ${issue?.message ?? "unknown problem"}`);
 }

@@ -15,6 +15,7 @@ import { requireToken } from "./token-auth";
 export type AuthPolicy =
   | "none"
   | "relay-secret" // RELAY_SECRET as Bearer or X-Relay-Secret
+  | "trigger-credential" // RELAY_SECRET, or a relay key (smr_…) with the trigger scope (features/trigger)
   | "chat-credential" // RELAY_SECRET, a relay key (smr_…), or with CHAT_USER_JWT=true a user JWT
   | "chatgpt-token" // CHATGPT_BEARER_TOKEN as Bearer
   | "admin" // ADMIN_TOKEN as Bearer
@@ -23,6 +24,7 @@ export type AuthPolicy =
   | "optional-user-jwt" // public; a user JWT, when sent, must verify and decides the user
   | "stripe-signature" // Stripe-Signature over the raw body, STRIPE_WEBHOOK_SECRET
   | "standard-webhook" // Standard Webhooks headers, PAYMENT_WEBHOOK_SECRET
+  | "github-signature" // X-Hub-Signature-256 over the raw body, GITHUB_WEBHOOK_SECRET
   | "mcp-token" // CHATGPT_BEARER_TOKEN or an OAuth access token for /mcp, as Bearer (features/mcp)
   | "oauth-client" // an OAuth client at the token endpoint: a code and its PKCE verifier, or a refresh token
   | "admin-form"; // ADMIN_TOKEN typed into the consent form, with the form's one-time handle and cookie
@@ -56,8 +58,14 @@ const chatToken = createMiddleware<AppEnv>(async function chatToken(c, next) {
   return credential.kind === "relay-secret" ? relaySecret(c, next) : next();
 });
 
+/** RELAY_SECRET here; a relay key is checked by its Meter in the handler (features/trigger/caller.ts). */
+const triggerToken = createMiddleware<AppEnv>(async function triggerToken(c, next) {
+  return chatCredential(c.req.raw.headers, false).kind === "key" ? next() : relaySecret(c, next);
+});
+
 const TOKEN_CHECKS: Partial<Record<AuthPolicy, MiddlewareHandler<AppEnv>>> = {
   "relay-secret": relaySecret,
+  "trigger-credential": triggerToken,
   "chat-credential": chatToken,
   "chatgpt-token": requireToken({ secret: "CHATGPT_BEARER_TOKEN" }),
   admin: requireToken({ secret: "ADMIN_TOKEN" }),

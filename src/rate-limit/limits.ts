@@ -13,7 +13,7 @@ import { rateLimit } from "./middleware";
 export type RateLimitScope =
   | "chat" // RATE_LIMIT_REQUESTS per minute per IP for RELAY_SECRET; the flood guard for keys and user tokens
   | "connector" // CONNECTOR_RATE_LIMIT per minute for the configured token or an OAuth grant, else per IP
-  | "trigger" // TRIGGER_RATE_LIMIT per minute per IP
+  | "trigger" // TRIGGER_RATE_LIMIT per minute per IP for RELAY_SECRET; the flood guard for relay keys
   | "public" // PUBLIC_RATE_LIMIT per minute per IP, one bucket for links, check and library
   | "admin"; // PUBLIC_RATE_LIMIT per minute per IP, a bucket of its own for ADMIN_TOKEN routes
 
@@ -44,6 +44,13 @@ const chatLimiter = createMiddleware<AppEnv>(async function chatLimiter(c, next)
   return credential.kind === "relay-secret" ? chatPerIp(c, next) : floodGuard(c, next);
 });
 
+const triggerPerIp = rateLimit({ scope: "trigger", limit: (c) => limits(c.env).TRIGGER_RATE_LIMIT });
+
+/** The trigger: like chat, a relay key meets the flood guard here and its own limit at its Meter. */
+const triggerLimiter = createMiddleware<AppEnv>(async function triggerLimiter(c, next) {
+  return chatCredential(c.req.raw.headers, false).kind === "key" ? floodGuard(c, next) : triggerPerIp(c, next);
+});
+
 /** The limiter of each scope. */
 export const LIMITERS: Record<RateLimitScope, MiddlewareHandler<AppEnv>> = {
   chat: chatLimiter,
@@ -62,7 +69,7 @@ export const LIMITERS: Record<RateLimitScope, MiddlewareHandler<AppEnv>> = {
       return valid ? `token:${token}` : `ip:${c.get("clientIp")}`;
     },
   }),
-  trigger: rateLimit({ scope: "trigger", limit: (c) => limits(c.env).TRIGGER_RATE_LIMIT }),
+  trigger: triggerLimiter,
   // One bucket for every public route, so spreading requests over them buys nothing.
   public: rateLimit({ scope: "public", limit: (c) => limits(c.env).PUBLIC_RATE_LIMIT }),
   // ADMIN_TOKEN routes: a bucket of their own, of the same size, so that guessing the token is limited too.

@@ -272,7 +272,8 @@ function failure(answer: Answer, token: string, now: number): Error {
     if (status === 429) return new UpstreamRateLimited(UPSTREAM, 60);
   }
   if (status >= 500) return new UpstreamUnreachable(UPSTREAM, `failed with status ${status}`);
-  if (status >= 300 && status < 400) return new UpstreamUnreachable(UPSTREAM, "answered with a redirect");
+  // A renamed or transferred repository: asking again will not help.
+  if (status >= 300 && status < 400) return new UpstreamUnreachable(UPSTREAM, "answered with a redirect", false);
   return new UpstreamFailed(UPSTREAM, status, messageOf(answer.body, token));
 }
 

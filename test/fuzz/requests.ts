@@ -2,6 +2,7 @@ import fc from "fast-check";
 import type { AuthPolicy, RouteSpec } from "../../src/middleware/guard";
 import type { RouteName } from "../../src/routes";
 import { ADMIN_TOKEN, CHATGPT_BEARER_TOKEN, RELAY_SECRET } from "../secrets";
+import { hubSignature } from "../support/dispatches";
 import { paymentHeaders, stripeSignature, unsecuredJwt, userJwt } from "../support/ledger";
 import {
   credentialIntoForm,
@@ -110,6 +111,10 @@ const HEADER_NAMES = [
   "webhook-id",
   "webhook-timestamp",
   "webhook-signature",
+  "X-Hub-Signature-256",
+  "X-GitHub-Event",
+  "X-GitHub-Delivery",
+  "Idempotency-Key",
   "Accept",
   "Accept-Encoding",
   "Cookie",
@@ -151,6 +156,9 @@ const HEADER_VALUES = [
   "v1,",
   "monthly",
   "EBOOK",
+  "workflow_run",
+  "ping",
+  `sha256=${"0".repeat(64)}`,
   "%E0%A4%A",
   "%00",
   "null",
@@ -635,8 +643,15 @@ async function signature(
   id: string,
   stale: boolean,
 ): Promise<Record<string, string>> {
-  if (policy !== "stripe-signature" && policy !== "standard-webhook") return {};
+  if (policy !== "stripe-signature" && policy !== "standard-webhook" && policy !== "github-signature") return {};
   if (choice === "none" || choice === "other") return {};
+  if (policy === "github-signature") {
+    // GitHub signs no timestamp: a stale delivery is one whose delivery id was seen or whose news is older.
+    if (choice === "malformed") return { "X-Hub-Signature-256": `sha256=${"z".repeat(64)}` };
+    return {
+      "X-Hub-Signature-256": await hubSignature(text, choice === "wrong" ? "not-the-webhook-secret" : undefined),
+    };
+  }
   const timestamp = Math.floor(Date.now() / 1000) - (stale ? 3600 : 0);
   const secret =
     choice === "wrong"

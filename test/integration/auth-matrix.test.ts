@@ -9,6 +9,7 @@ import {
   RELAY_SECRET,
   STRIPE_WEBHOOK_SECRET,
 } from "../secrets";
+import { hubSignature } from "../support/dispatches";
 import { paymentHeaders, stripeSignature, unsecuredJwt, userJwt } from "../support/ledger";
 import { issuedTokens } from "../support/oauth";
 import { auditRowsOf, githubScenario, openaiScenario, relay, uniqueId, uniqueIp } from "../support/relay";
@@ -104,6 +105,14 @@ const CREDENTIALS = {
     label: "an OAuth access token for /mcp (read and write)",
     headers: async () => bearer(await oauthAccessToken()),
   },
+  wrongGithub: {
+    label: "an X-Hub-Signature-256 made with another secret",
+    headers: async (_, body) => ({ "X-Hub-Signature-256": await hubSignature(body, "another-webhook-secret") }),
+  },
+  github: {
+    label: "a valid X-Hub-Signature-256 (GITHUB_WEBHOOK_SECRET)",
+    headers: async (_, body) => ({ "X-Hub-Signature-256": await hubSignature(body) }),
+  },
 } as const satisfies Record<string, CredentialSpec>;
 type Credential = keyof typeof CREDENTIALS;
 
@@ -140,6 +149,8 @@ const EXPECTED: Record<AuthPolicy, Record<Credential, Expectation>> = {
     stripe: OK,
     oauth: OK,
     webhook: OK,
+    wrongGithub: OK,
+    github: OK,
   },
   "relay-secret": {
     none: E401,
@@ -159,6 +170,30 @@ const EXPECTED: Record<AuthPolicy, Record<Credential, Expectation>> = {
     stripe: E401,
     oauth: E401,
     webhook: E401,
+    wrongGithub: E401,
+    github: E401,
+  },
+  // RELAY_SECRET, or a relay key with the trigger scope (none here: src/features/trigger/keys.test.ts covers them).
+  "trigger-credential": {
+    none: E401,
+    wrongBearer: E401,
+    wrongRelayHeader: E401,
+    forgedJwt: E401,
+    algNoneJwt: E401,
+    expiredJwt: E401,
+    wrongStripe: E401,
+    wrongWebhook: E401,
+    relayBearer: OK,
+    relayHeader: OK,
+    chatgpt: E401,
+    admin: E401,
+    userJwt: E401,
+    otherUserJwt: E401,
+    stripe: E401,
+    oauth: E401,
+    webhook: E401,
+    wrongGithub: E401,
+    github: E401,
   },
   // RELAY_SECRET, or a relay key (none here: the keys' own suite covers them); a user JWT only with
   // CHAT_USER_JWT=true, which this suite leaves off, so it is a wrong relay secret.
@@ -180,6 +215,8 @@ const EXPECTED: Record<AuthPolicy, Record<Credential, Expectation>> = {
     stripe: E401,
     oauth: E401,
     webhook: E401,
+    wrongGithub: E401,
+    github: E401,
   },
   "chatgpt-token": {
     none: E401,
@@ -199,6 +236,8 @@ const EXPECTED: Record<AuthPolicy, Record<Credential, Expectation>> = {
     stripe: E401,
     oauth: E401,
     webhook: E401,
+    wrongGithub: E401,
+    github: E401,
   },
   admin: {
     none: E401,
@@ -218,6 +257,8 @@ const EXPECTED: Record<AuthPolicy, Record<Credential, Expectation>> = {
     stripe: E401,
     oauth: E401,
     webhook: E401,
+    wrongGithub: E401,
+    github: E401,
   },
   "user-jwt": {
     none: E401,
@@ -237,6 +278,8 @@ const EXPECTED: Record<AuthPolicy, Record<Credential, Expectation>> = {
     stripe: E401,
     oauth: E401,
     webhook: E401,
+    wrongGithub: E401,
+    github: E401,
   },
   "admin-or-user-jwt": {
     none: E401,
@@ -256,6 +299,8 @@ const EXPECTED: Record<AuthPolicy, Record<Credential, Expectation>> = {
     stripe: E401,
     oauth: E401,
     webhook: E401,
+    wrongGithub: E401,
+    github: E401,
   },
   "optional-user-jwt": {
     none: OK,
@@ -275,6 +320,8 @@ const EXPECTED: Record<AuthPolicy, Record<Credential, Expectation>> = {
     stripe: OK,
     oauth: E401,
     webhook: OK,
+    wrongGithub: OK,
+    github: OK,
   },
   "stripe-signature": {
     none: E400,
@@ -294,6 +341,8 @@ const EXPECTED: Record<AuthPolicy, Record<Credential, Expectation>> = {
     stripe: OK,
     oauth: E400,
     webhook: E400,
+    wrongGithub: E400,
+    github: E400,
   },
   "standard-webhook": {
     none: E400,
@@ -313,6 +362,8 @@ const EXPECTED: Record<AuthPolicy, Record<Credential, Expectation>> = {
     stripe: E400,
     oauth: E400,
     webhook: OK,
+    wrongGithub: E400,
+    github: E400,
   },
   "mcp-token": {
     none: E401,
@@ -332,6 +383,8 @@ const EXPECTED: Record<AuthPolicy, Record<Credential, Expectation>> = {
     stripe: E401,
     oauth: OK,
     webhook: E401,
+    wrongGithub: E401,
+    github: E401,
   },
   // The token endpoint reads its credential from the form (a code and its verifier, a refresh token): a
   // header credential of any kind is none to it, and the form's credential is the right one in every case.
@@ -353,6 +406,8 @@ const EXPECTED: Record<AuthPolicy, Record<Credential, Expectation>> = {
     stripe: OK,
     oauth: OK,
     webhook: OK,
+    wrongGithub: OK,
+    github: OK,
   },
   // The consent form: the credential is what is typed into its ADMIN_TOKEN field (credentialIntoForm).
   "admin-form": {
@@ -373,6 +428,30 @@ const EXPECTED: Record<AuthPolicy, Record<Credential, Expectation>> = {
     stripe: E401,
     oauth: E401,
     webhook: E401,
+    wrongGithub: E401,
+    github: E401,
+  },
+  // GitHub's webhook: only a signature over the body with GITHUB_WEBHOOK_SECRET (src/features/dispatches).
+  "github-signature": {
+    none: E400,
+    wrongBearer: E400,
+    wrongRelayHeader: E400,
+    forgedJwt: E400,
+    algNoneJwt: E400,
+    expiredJwt: E400,
+    wrongStripe: E400,
+    wrongWebhook: E400,
+    relayBearer: E400,
+    relayHeader: E400,
+    chatgpt: E400,
+    admin: E400,
+    userJwt: E400,
+    otherUserJwt: E400,
+    stripe: E400,
+    oauth: E400,
+    webhook: E400,
+    wrongGithub: E400,
+    github: OK,
   },
 };
 
@@ -448,7 +527,9 @@ describe("auth matrix: coverage", () => {
 
 for (const name of routeNames) {
   const spec: RouteSpec = ROUTES[name];
-  describe(`auth matrix: ${spec.method} ${spec.path} (${spec.auth})`, () => {
+  // Each case owns its user, IP, stand-in scenarios and storage, so the cases of a route run at once: the
+  // matrix waits on I/O (D1, Durable Objects, stand-ins), and this takes it from about a minute to 20 s.
+  describe.concurrent(`auth matrix: ${spec.method} ${spec.path} (${spec.auth})`, () => {
     for (const credential of credentialNames) {
       const expectation = EXPECTED[spec.auth][credential];
       it(`${CREDENTIALS[credential].label} → ${describeExpectation(expectation)}`, async () => {

@@ -233,7 +233,8 @@ describe("faults: GitHub fails on every route that writes to it", () => {
     const writers = (Object.keys(ROUTES) as RouteName[]).filter((name) => {
       const spec = ROUTES[name];
       // /mcp's tools meet the same faults as tool errors: src/features/mcp/mcp.test.ts.
-      return (spec.rateLimit === "connector" || spec.rateLimit === "trigger") && name !== "listPulls" && name !== "mcp";
+      const reads = name === "listPulls" || spec.method === "GET";
+      return (spec.rateLimit === "connector" || spec.rateLimit === "trigger") && !reads && name !== "mcp";
     });
     expect(writers.sort()).toEqual([...githubWriteRoutes].sort());
   });
@@ -241,47 +242,56 @@ describe("faults: GitHub fails on every route that writes to it", () => {
   describe.each(githubWriteRoutes)("%s", (name) => {
     const spec = ROUTES[name];
     const write: GitHubWrite = GITHUB_WRITES[name];
+    // A dispatch is not lost to these faults: it is queued, answered 202, and the queue retries it
+    // (src/features/dispatches/queue.test.ts follows it to GitHub).
+    const queues = name === "dispatch" || name === "trigger";
 
-    it.each(GITHUB_FAULTS)("GitHub $behaviour → $status $code, one call, audited as failed", async (fault) => {
-      const github = githubScenario(fault.behaviour);
-      const started = Date.now();
-      const response = await within(
-        3000,
-        relay(
-          spec.path,
-          {
-            method: spec.method,
-            headers: jsonHeaders(uniqueIp(), { Authorization: `Bearer ${write.token}` }),
-            body: JSON.stringify(write.body),
-          },
-          { GITHUB_API_URL: github.apiUrl, GITHUB_TIMEOUT_MS: "250" },
-        ),
-        "the relay's answer",
-      );
-      const elapsed = Date.now() - started;
-      const text = await response.text();
+    it.each(GITHUB_FAULTS)(
+      "GitHub $behaviour → $status $code (a dispatch: 202 queued), one call, audited",
+      async (fault) => {
+        const github = githubScenario(fault.behaviour);
+        const started = Date.now();
+        const response = await within(
+          3000,
+          relay(
+            spec.path,
+            {
+              method: spec.method,
+              headers: jsonHeaders(uniqueIp(), { Authorization: `Bearer ${write.token}` }),
+              body: JSON.stringify(write.body),
+            },
+            { GITHUB_API_URL: github.apiUrl, GITHUB_TIMEOUT_MS: "250" },
+          ),
+          "the relay's answer",
+        );
+        const elapsed = Date.now() - started;
+        const text = await response.text();
 
-      expect(response.status).toBe(fault.status);
-      expect(JSON.parse(text)).toEqual(errorBody(fault.code));
-      expect(text).not.toContain(GITHUB_TOKEN);
-      if (fault.retryAfter === null) {
-        expect(response.headers.get("Retry-After")).toBeNull();
-      } else {
-        const seconds = Number(response.headers.get("Retry-After"));
-        expect(seconds).toBeGreaterThanOrEqual(fault.retryAfter[0]);
-        expect(seconds).toBeLessThanOrEqual(fault.retryAfter[1]);
-      }
-      if (fault.status === 504) {
-        expect(JSON.parse(text).error.message).toBe("GitHub did not answer within 250 ms");
-        expect(elapsed).toBeGreaterThanOrEqual(240);
-        expect(elapsed).toBeLessThan(1500);
-      }
-      // Never retried by the relay: a retried comment is a double comment.
-      expect(await github.received()).toHaveLength(1);
-      expect(await auditRowsOf(response)).toEqual([
-        { actor: write.actor, action: write.action, target: write.target, outcome: `failed:${fault.code}`, dry_run: 0 },
-      ]);
-    });
+        expect(response.status).toBe(queues ? 202 : fault.status);
+        expect(JSON.parse(text)).toEqual(
+          queues ? expect.objectContaining({ success: true, queued: true }) : errorBody(fault.code),
+        );
+        expect(text).not.toContain(GITHUB_TOKEN);
+        if (fault.retryAfter === null || queues) {
+          expect(response.headers.get("Retry-After")).toBeNull();
+        } else {
+          const seconds = Number(response.headers.get("Retry-After"));
+          expect(seconds).toBeGreaterThanOrEqual(fault.retryAfter[0]);
+          expect(seconds).toBeLessThanOrEqual(fault.retryAfter[1]);
+        }
+        if (fault.status === 504) {
+          if (!queues) expect(JSON.parse(text).error.message).toBe("GitHub did not answer within 250 ms");
+          expect(elapsed).toBeGreaterThanOrEqual(240);
+          expect(elapsed).toBeLessThan(1500);
+        }
+        // Never retried while the client waits: a retried comment is a double comment.
+        expect(await github.received()).toHaveLength(1);
+        const outcome = queues ? "queued" : `failed:${fault.code}`;
+        // The queue's own row (actor "queue") follows under the same id once it delivers.
+        const rows = (await auditRowsOf(response)).filter((row) => row.actor !== "queue");
+        expect(rows).toEqual([{ actor: write.actor, action: write.action, target: write.target, outcome, dry_run: 0 }]);
+      },
+    );
   });
 });
 

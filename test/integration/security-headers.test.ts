@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ROUTES, type RouteName } from "../../src/routes";
 import { ADMIN_TOKEN, CHATGPT_BEARER_TOKEN, RELAY_SECRET, TEST_SECRETS } from "../secrets";
+import { hubSignature } from "../support/dispatches";
 import { paymentHeaders, stripeSignature, userJwt } from "../support/ledger";
 import { FAR, stored, userWith } from "../support/library";
 import { authorizeQuery, openConsent, pkcePair, registerClient } from "../support/oauth";
@@ -74,6 +75,9 @@ async function validCall(name: RouteName, credential: "right" | "wrong"): Promis
   }
   if (credential === "right" && spec.auth === "standard-webhook") {
     Object.assign(headers, paymentHeaders(c.eventId, body ?? ""));
+  }
+  if (credential === "right" && spec.auth === "github-signature") {
+    headers["X-Hub-Signature-256"] = await hubSignature(body ?? "");
   }
   const withCredential = credentialIntoForm(request, headers, body);
   return {

@@ -23,8 +23,16 @@ import { listenOnLoopback, parseRecorded, readBody, json as sendJson } from "./h
  *   reset             destroys the connection without answering
  * Every request is recorded, allowed or not; a method/path outside the seven allowed calls answers 599 so a
  * wrong URL fails loudly. `GET /__requests/<id>` returns what the scenario received.
+ *
+ * A request made later, by the relay's queue consumer, uses the Worker's own GITHUB_API_URL (the scenario
+ * `default`), not the test's. Such tests script a repository instead:
+ *   POST /__script  `{"repository": "octo-org/x", "behaviours": ["status-500", "reset"]}`: the next requests
+ *                   about that repository, in any scenario, take these behaviours in turn, then their own
+ *   GET /__requests?repository=octo-org/x   what every scenario received about that repository, in order
  */
 export type RecordedGitHubRequest = {
+  /** The behaviour that answered it (a script's, or the scenario's). */
+  behaviour: string;
   method: string;
   path: string;
   query: Record<string, string>;
@@ -49,17 +57,33 @@ const scenarioPath = /^\/s\/([\w.-]+)\/([\w-]+)(\/.*)$/;
 
 export async function startGitHubStandIn(port = 0) {
   const recorded = new Map<string, RecordedGitHubRequest[]>();
+  const byRepository = new Map<string, RecordedGitHubRequest[]>();
+  const scripts = new Map<string, string[]>();
 
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://stand-in");
     if (req.method === "GET" && url.pathname.startsWith("/__requests/")) {
       return json(res, 200, recorded.get(url.pathname.slice("/__requests/".length)) ?? []);
     }
+    if (req.method === "GET" && url.pathname === "/__requests") {
+      return json(res, 200, byRepository.get(url.searchParams.get("repository")?.toLowerCase() ?? "") ?? []);
+    }
+    if (req.method === "POST" && url.pathname === "/__script") {
+      const { repository, behaviours } = JSON.parse(await readBody(req)) as {
+        repository: string;
+        behaviours: string[];
+      };
+      scripts.set(repository.toLowerCase(), [...behaviours]);
+      return json(res, 200, { ok: true });
+    }
     const match = scenarioPath.exec(url.pathname);
     if (!match) return json(res, 599, { message: `stand-in: no scenario in ${req.method} ${url.pathname}` });
-    const [, id = "", behaviour = "", path = ""] = match;
+    const [, id = "", own = "", path = ""] = match;
+    const repository = /^\/repos\/([^/]+\/[^/]+)\//.exec(path)?.[1]?.toLowerCase();
+    const behaviour = (repository && scripts.get(repository)?.shift()) || own;
     const text = await readBody(req);
     const record: RecordedGitHubRequest = {
+      behaviour,
       method: req.method ?? "",
       path,
       query: Object.fromEntries(url.searchParams),
@@ -72,6 +96,8 @@ export async function startGitHubStandIn(port = 0) {
       list.push(record);
       recorded.set(id, list);
     }
+    if (repository && scripts.has(repository))
+      byRepository.set(repository, [...(byRepository.get(repository) ?? []), record]);
 
     if (!ALLOWED_CALLS.some((call) => call.method === req.method && call.path.test(path))) {
       return json(res, 599, { message: `stand-in: ${req.method} ${path} is not one of the seven allowed calls` });

@@ -5,6 +5,7 @@ import type { AuthPolicy } from "../../src/middleware/guard";
 import type { RouteName } from "../../src/routes";
 import type { FuzzJson } from "../fuzz/values";
 import { ADMIN_TOKEN, CHATGPT_BEARER_TOKEN, RELAY_SECRET } from "../secrets";
+import { workflowRun } from "./dispatches";
 import { grant, postStripe, stripeEvent, userJwt } from "./ledger";
 import { FAR, stored } from "./library";
 import {
@@ -177,6 +178,36 @@ async function createdKey(name: string): Promise<string> {
   return ((await response.json()) as { key: { id: string } }).key.id;
 }
 
+// The dispatches the status routes and the GitHub webhook's requests name, by the context's user.
+const dispatchesOf = new Map<string, string>();
+
+/** A dispatch GitHub took (through the Worker's default GitHub scenario), made with `credential`; its id. */
+async function createdDispatch(c: RequestContext, path: string, credential: string, body: FuzzJson): Promise<void> {
+  const response = await relay(path, {
+    method: "POST",
+    headers: {
+      "Content-Type": "application/json",
+      Authorization: `Bearer ${credential}`,
+      "CF-Connecting-IP": uniqueIp(),
+    },
+    body: JSON.stringify(body),
+  });
+  expect(response.status).toBe(200);
+  dispatchesOf.set(c.user, ((await response.json()) as { request_id: string }).request_id);
+}
+
+const dispatchOf = (c: RequestContext) => dispatchesOf.get(c.user) ?? "00000000-0000-4000-8000-000000000000";
+
+/** A trigger's status route, or the connector's. */
+const dispatchStatus = (path: string, credential: string, body: FuzzJson): RouteExample => ({
+  setup: (c) => createdDispatch(c, path, credential, body),
+  request: (c) => ({ path: `${path}/${dispatchOf(c)}`, query: [], headers: {} }),
+  succeeded: async (response, c) =>
+    expect(await bodyOf(response)).toMatchObject({ success: true, request_id: dispatchOf(c), status: "dispatched" }),
+  upstream: NOTHING,
+  audited: null,
+});
+
 /** A Stripe subscription and payment intent the ledger knows for `c.user`, named after the user. */
 async function knownStripeSubscription(c: RequestContext): Promise<void> {
   const checkout = stripeEvent(uniqueId("evt"), "checkout.session.completed", {
@@ -332,6 +363,34 @@ export const VALID_REQUESTS: Record<RouteName, RouteExample> = {
     succeeded: async (response) => expect(await bodyOf(response)).toMatchObject({ success: true, dispatched: true }),
     upstream: { openai: 0, github: 1 },
     audited: { actor: "operator", action: "trigger", target: "octo/hive" },
+  },
+  triggerStatus: dispatchStatus("/trigger-hive", RELAY_SECRET, { action: "plan" }),
+  dispatchStatus: dispatchStatus("/chatgpt/dispatch", CHATGPT_BEARER_TOKEN, { owner: "octo", repo: "hivemind" }),
+  githubWebhook: {
+    // A run of the context's trigger: requested, in progress or completed (any later variant is stale: 200).
+    setup: (c) => createdDispatch(c, "/trigger-hive", RELAY_SECRET, { action: "plan" }),
+    request: (c, variant) => {
+      const action = (["requested", "in_progress", "completed"] as const)[variant % 3] ?? "requested";
+      return {
+        path: "/webhooks/github",
+        query: [],
+        headers: {
+          "Content-Type": "application/json",
+          "X-GitHub-Event": "workflow_run",
+          "X-GitHub-Delivery": c.eventId,
+        },
+        body: workflowRun({ requestId: dispatchOf(c), repository: "octo/hive", action }) as FuzzJson,
+      };
+    },
+    succeeded: async (response, c) => {
+      expect(await bodyOf(response)).toMatchObject({ success: true, outcome: "recorded", request_id: dispatchOf(c) });
+      const row = await env.DB.prepare("SELECT status FROM dispatches WHERE request_id = ?")
+        .bind(dispatchOf(c))
+        .first();
+      expect(row).toEqual({ status: "running" });
+    },
+    upstream: NOTHING,
+    audited: null,
   },
   audit: {
     setup: (c) =>
@@ -815,6 +874,7 @@ export async function rightCredential(
 ): Promise<Record<string, string>> {
   switch (policy) {
     case "relay-secret":
+    case "trigger-credential":
     case "chat-credential":
       return variant % 2 ? { "X-Relay-Secret": RELAY_SECRET } : { Authorization: `Bearer ${RELAY_SECRET}` };
     case "chatgpt-token":

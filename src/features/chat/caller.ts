@@ -1,12 +1,10 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../../env";
-import { BudgetExceeded, Forbidden, RateLimited, Unauthorized } from "../../errors";
+import { Forbidden } from "../../errors";
 import type { ChatCredential } from "../../lib/credential";
 import { type Admission, admit, type MeterAccess, MeterRefused } from "../../metering/client";
 import type { Limits, Money } from "../../metering/state";
-import { keyMeter } from "../keys/routes";
-import { hashSecret, keyIdOf } from "../keys/secret";
-import { findKey } from "../keys/store";
+import { admitRelayKey, meterRefusal } from "../keys/admit";
 import { readEntitlements } from "../ledger/read";
 import { ledgerOf } from "../ledger/routes";
 import { userOfToken } from "../ledger/user";
@@ -26,52 +24,18 @@ function accessOf(c: Context<AppEnv>, subject: string): MeterAccess {
   };
 }
 
-/** The refusal a Meter's answer stands for. */
-function refusalOf(error: MeterRefused, now: number): Error {
-  const { refusal } = error;
-  switch (refusal.refused) {
-    case "rate_limited":
-      return new RateLimited(Math.max(1, Math.ceil(refusal.retryAfterMs / 1000)), {
-        "RateLimit-Policy": `"subject";q=${refusal.perMinute};w=60`,
-      });
-    case "budget_exceeded":
-      return new BudgetExceeded(refusal.resetAt, now);
-    default:
-      return new Unauthorized();
-  }
-}
-
 async function admitted(run: () => Promise<Admission>, now: number): Promise<Admission> {
   try {
     return await run();
   } catch (error) {
-    throw error instanceof MeterRefused ? refusalOf(error, now) : error;
+    throw error instanceof MeterRefused ? meterRefusal(error, now) : error;
   }
 }
 
-/**
- * Admits a relay key's request: its Meter checks the secret, revocation, expiry, rate and budget in one call
- * (none while this isolate holds a lease). A key whose Meter lost its configuration is configured again
- * from D1, once.
- */
+/** Admits a relay key's request (src/features/keys/admit.ts); the key must have the `chat` scope. */
 async function admitKey(c: Context<AppEnv>, secret: string, need: Money, limits: Limits): Promise<Caller> {
-  const id = keyIdOf(secret);
-  if (id === undefined) throw new Unauthorized();
-  const subject = `key:${id}`;
-  const secretHash = await hashSecret(secret);
-  const run = () => admit(subject, need, limits, accessOf(c, subject), secretHash);
-  const now = Date.now();
-  let admission: Admission;
-  try {
-    admission = await run();
-  } catch (error) {
-    if (!(error instanceof MeterRefused) || error.refusal.refused !== "unconfigured")
-      throw refusalOf(error as MeterRefused, now);
-    const key = await findKey(c.env.DB, id);
-    if (!key) throw new Unauthorized();
-    await keyMeter(c.env, id).configure(subject, key.config);
-    admission = await admitted(run, now);
-  }
+  const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise);
+  const { subject, admission } = await admitRelayKey(c.env, waitUntil, secret, need, limits);
   if (!admission.key?.scopes.includes("chat")) {
     admission.release();
     throw new Forbidden("This relay key may not chat (scope chat)", "scope_not_allowed");

@@ -5,7 +5,6 @@ import { validate } from "../../lib/request";
 import {
   addLabels,
   createIssueComment,
-  dispatchRepositoryEvent,
   getPullRequest,
   githubConfig,
   listIssueComments,
@@ -13,6 +12,7 @@ import {
   type Repository,
   searchPullRequests,
 } from "../../upstream/github";
+import { auditOutcomeOf, dispatchOrQueue } from "../dispatches/dispatch";
 import { repositoryAllowed } from "./allowlist";
 import {
   commentRequest,
@@ -37,7 +37,14 @@ export type ActionContext = {
   requestId: string;
   /** The attempt's audit draft: the action names its target as soon as it knows it. */
   audit: AuditDraft;
+  /** Who owns the dispatches it creates (may read their status): KORA_SUBJECT unless the front door says. */
+  subject?: string;
+  /** The request's Idempotency-Key header, when its front door takes one. */
+  idempotencyKey?: string;
 };
+
+/** The owner of dispatches made through Kora: its ChatGPT Actions and its MCP tools. */
+export const KORA_SUBJECT = "kora";
 
 /** Reads both configs up front, so an unconfigured relay answers 503 before anything else happens. */
 function configOf(env: Env) {
@@ -52,7 +59,10 @@ function allowed(config: { ALLOWED_REPOS: string[] }, { owner, repo }: Repositor
   return { owner, repo };
 }
 
-/** Starts a Hivemind task: a `repository_dispatch` with an event type from DISPATCH_EVENT_TYPES. */
+/**
+ * Starts a Hivemind task: a `repository_dispatch` with an event type from DISPATCH_EVENT_TYPES. When GitHub
+ * fails for a while, the dispatch is queued instead (features/dispatches).
+ */
 export async function dispatchTask(ctx: ActionContext, input: unknown) {
   const config = configOf(ctx.env);
   const body = validate(dispatchRequest, input);
@@ -63,11 +73,23 @@ export async function dispatchTask(ctx: ActionContext, input: unknown) {
   if (!types.includes(eventType)) {
     throw new InvalidRequest(`event_type: must be one of ${types.join(", ")}`, "event_type_not_allowed");
   }
-  await dispatchRepositoryEvent(config.github, repository, {
-    event_type: eventType,
-    ...(body.client_payload === undefined ? {} : { client_payload: body.client_payload }),
+  const outcome = await dispatchOrQueue(ctx.env, config.github, ctx.requestId, {
+    source: "dispatch",
+    subject: ctx.subject ?? KORA_SUBJECT,
+    idempotencyKey: ctx.idempotencyKey,
+    input: body,
+    action: eventType,
+    repository,
+    event: {
+      event_type: eventType,
+      ...(body.client_payload === undefined ? {} : { client_payload: body.client_payload }),
+    },
   });
-  return { dispatched: true, repository: ctx.audit.target, event_type: eventType, request_id: ctx.requestId } as const;
+  ctx.audit.outcome = auditOutcomeOf(outcome);
+  const answer = { repository: outcome.repository, event_type: outcome.eventType, request_id: outcome.requestId };
+  return outcome.status === "queued"
+    ? ({ queued: true, ...answer } as const)
+    : ({ dispatched: true, ...answer } as const);
 }
 
 /** Lists pull requests of an allowed repository, trimmed; `has_more` from GitHub's Link header. */

@@ -1,11 +1,14 @@
 import type { RouteConfig } from "@asteasolutions/zod-to-openapi";
 import type * as z from "zod";
 import type { RouteSpec } from "../../middleware/guard";
+import { requestIdPath } from "../dispatches/schema";
 import {
   commentRequest,
   commentResponse,
+  dispatchQueuedResponse,
   dispatchRequest,
   dispatchResponse,
+  dispatchStatusResponse,
   errorResponse,
   labelRequest,
   labelResponse,
@@ -21,9 +24,16 @@ const connectorRoute = (path: string): RouteSpec => ({
   body: "json",
 });
 
-/** Kora's routes: the four ChatGPT Actions and the document that describes them. */
+/** Kora's routes: the five ChatGPT Actions and the document that describes them. */
 export const connectorRoutes = {
   dispatch: connectorRoute("/chatgpt/dispatch"),
+  dispatchStatus: {
+    method: "GET",
+    path: "/chatgpt/dispatch/:request_id",
+    auth: "chatgpt-token",
+    rateLimit: "connector",
+    body: null,
+  },
   listPulls: connectorRoute("/chatgpt/prs/list"),
   comment: connectorRoute("/chatgpt/prs/comment"),
   label: connectorRoute("/chatgpt/prs/label"),
@@ -60,6 +70,8 @@ function operation<Req extends z.ZodType, Res extends z.ZodType>(options: {
   consequential: boolean;
   request: Req;
   response: Res;
+  /** Another success answer besides 200 (the dispatch's 202 while GitHub is failing). */
+  accepted?: z.ZodType;
 }) {
   return {
     method: "post",
@@ -71,6 +83,14 @@ function operation<Req extends z.ZodType, Res extends z.ZodType>(options: {
     request: { body: { required: true, content: { "application/json": { schema: options.request } } } },
     responses: {
       200: { description: "Success.", content: { "application/json": { schema: options.response } } },
+      ...(options.accepted
+        ? {
+            202: {
+              description: "GitHub is failing for a while: the relay queued the dispatch and retries it.",
+              content: { "application/json": { schema: options.accepted } },
+            },
+          }
+        : {}),
       ...errors({}),
     },
     // ChatGPT asks the user to confirm before a consequential call (OpenAI, "GPT Actions" docs).
@@ -79,7 +99,7 @@ function operation<Req extends z.ZodType, Res extends z.ZodType>(options: {
 }
 
 /**
- * The four connector operations: the handlers in routes.ts validate with these request schemas and
+ * The connector operations: the handlers in routes.ts validate with these request schemas and
  * /openapi.json is generated from the same objects, so the contract cannot drift.
  */
 export const operations = {
@@ -88,11 +108,27 @@ export const operations = {
     operationId: "dispatchTask",
     summary: "Start a Hivemind task",
     description:
-      "Sends a repository_dispatch event to an allowed repository, which starts the GitHub Actions workflow listening for that event type. Use it to hand a task to Hivemind.",
+      "Sends a repository_dispatch event to an allowed repository, which starts the GitHub Actions workflow listening for that event type. Use it to hand a task to Hivemind. While GitHub fails, the relay queues it (202). Follow it with getDispatchStatus.",
     consequential: true,
     request: dispatchRequest,
     response: dispatchResponse,
+    accepted: dispatchQueuedResponse,
   }),
+  dispatchStatus: {
+    method: "get",
+    path: "/chatgpt/dispatch/{request_id}",
+    operationId: "getDispatchStatus",
+    summary: "Follow a Hivemind task",
+    description:
+      "Tells where a task started with dispatchTask stands: queued (GitHub was failing; the relay retries), dispatched, running, completed with its conclusion, or failed. Pass the request_id dispatchTask answered.",
+    security: [{ [SECURITY_SCHEME]: [] }],
+    request: { params: requestIdPath },
+    responses: {
+      200: { description: "Success.", content: { "application/json": { schema: dispatchStatusResponse } } },
+      ...errors({ 404: "No task with this request_id was started through this connector." }),
+    },
+    "x-openai-isConsequential": false,
+  } satisfies RouteConfig,
   list: operation({
     path: connectorRoutes.listPulls.path,
     operationId: "listPullRequests",

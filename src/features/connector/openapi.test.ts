@@ -26,7 +26,7 @@ function descriptions(value: unknown): string[] {
 // The rules ChatGPT Actions applies on import (OpenAI, "GPT Actions" docs); the schema itself is validated
 // against the OpenAPI 3.1 specification in test/e2e/openapi.test.ts (the validator needs Node's fs).
 describe("GET /openapi.json", () => {
-  it("describes the four connector routes, as ChatGPT Actions imports them", async () => {
+  it("describes the five connector routes, as ChatGPT Actions imports them", async () => {
     const response = await relay("/openapi.json", { headers: { "CF-Connecting-IP": "10.9.9.9" } });
     expect(response.status).toBe(200);
     const document = (await response.json()) as Document;
@@ -35,22 +35,26 @@ describe("GET /openapi.json", () => {
     expect(document.servers).toEqual([{ url: "https://relay.test" }]);
     expect(Object.keys(document.paths).sort()).toEqual([
       "/chatgpt/dispatch",
+      "/chatgpt/dispatch/{request_id}",
       "/chatgpt/prs/comment",
       "/chatgpt/prs/label",
       "/chatgpt/prs/list",
     ]);
     const operations = Object.entries(document.paths).map(([path, methods]) => {
-      expect(Object.keys(methods)).toEqual(["post"]);
-      return [path, methods.post as Operation] as const;
+      const method = path.endsWith("{request_id}") ? "get" : "post";
+      expect(Object.keys(methods)).toEqual([method]);
+      return [path, methods[method] as Operation] as const;
     });
     expect(Object.fromEntries(operations.map(([path, op]) => [path, op.operationId]))).toEqual({
       "/chatgpt/dispatch": "dispatchTask",
+      "/chatgpt/dispatch/{request_id}": "getDispatchStatus",
       "/chatgpt/prs/list": "listPullRequests",
       "/chatgpt/prs/comment": "commentOnPullRequest",
       "/chatgpt/prs/label": "labelPullRequest",
     });
     expect(Object.fromEntries(operations.map(([path, op]) => [path, op["x-openai-isConsequential"]]))).toEqual({
       "/chatgpt/dispatch": true,
+      "/chatgpt/dispatch/{request_id}": false,
       "/chatgpt/prs/list": false,
       "/chatgpt/prs/comment": true,
       "/chatgpt/prs/label": true,

@@ -4,12 +4,14 @@ import * as z from "zod";
 import { type AuditedEnv, auditAttempt } from "../../audit/attempt";
 import { readJson } from "../../lib/request";
 import { mount } from "../../middleware/guard";
-import { type ActionContext, commentOnPull, dispatchTask, labelPull, listPulls } from "./actions";
+import { dispatchAnswer, idempotencyKeyOf } from "../dispatches/answer";
+import { dispatchStatus } from "../dispatches/status";
+import { type ActionContext, commentOnPull, dispatchTask, KORA_SUBJECT, labelPull, listPulls } from "./actions";
 import { connectorRoutes, operations, SECURITY_SCHEME } from "./contract";
 
 export { connectorRoutes };
 
-/** Kora: the ChatGPT Actions connector (four routes) and its generated /openapi.json. */
+/** Kora: the ChatGPT Actions connector (five routes) and its generated /openapi.json. */
 export const connector = new Hono<AuditedEnv>();
 
 const audited = (action: string) => auditAttempt({ actor: "chatgpt", action, target: () => "unknown" });
@@ -36,8 +38,15 @@ registry.registerComponent("securitySchemes", SECURITY_SCHEME, {
 mount(
   connector,
   connectorRoutes.dispatch,
-  async (c) => c.json({ success: true, ...(await dispatchTask(actionContext(c), await jsonBody(c))) }),
+  async (c) => {
+    const context = { ...actionContext(c), idempotencyKey: idempotencyKeyOf(c.req.raw.headers) };
+    return dispatchAnswer(c, await dispatchTask(context, await jsonBody(c)));
+  },
   [audited("dispatch")],
+);
+
+mount(connector, connectorRoutes.dispatchStatus, async (c) =>
+  c.json({ success: true, ...(await dispatchStatus(c.env.DB, c.req.param("request_id") ?? "", KORA_SUBJECT)) }),
 );
 
 mount(connector, connectorRoutes.listPulls, async (c) =>

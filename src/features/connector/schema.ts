@@ -113,6 +113,28 @@ export const dispatchResponse = z.object({
   request_id: z.string().meta({ description: "The relay's request id, also in its audit log." }),
 });
 
+/** Answer of `POST /chatgpt/dispatch` with 202: GitHub was failing, the relay queued the dispatch. */
+export const dispatchQueuedResponse = z.object({
+  success: z.literal(true),
+  queued: z.literal(true),
+  repository,
+  event_type: z.string(),
+  request_id: z.string().meta({ description: "Pass it to getDispatchStatus to follow the task." }),
+});
+
+/** Answer of `GET /chatgpt/dispatch/{request_id}`. */
+export const dispatchStatusResponse = z.object({
+  success: z.literal(true),
+  request_id: z.string(),
+  action: z.string().meta({ description: "The event type that was dispatched." }),
+  repository,
+  status: z.enum(["queued", "dispatched", "running", "completed", "failed"]),
+  conclusion: z.string().optional().meta({ description: "The workflow run's conclusion once completed." }),
+  run_url: z.string().optional().meta({ description: "The workflow run on GitHub, once it reported." }),
+  attempts: z.number().int().meta({ description: "How often the relay called GitHub for it." }),
+  updated_at: z.string(),
+});
+
 const branch = z.object({ ref: z.string(), sha: z.string() });
 
 /** Answer of `POST /chatgpt/prs/list`: pull requests trimmed to what ChatGPT needs. */

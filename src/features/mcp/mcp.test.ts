@@ -367,6 +367,7 @@ describe("MCP tools: success", () => {
     expect(dry.result).toEqual(
       toolResult({
         dry_run: true,
+        route: "HIVE_REPOSITORY",
         would_dispatch: {
           repository: "octo/hive",
           event_type: "hivemind-foreman",

@@ -1,10 +1,11 @@
 import { Forbidden, InvalidRequest } from "../../errors";
 import { readConfig } from "../../lib/config";
 import { validate } from "../../lib/request";
-import { dispatchRepositoryEvent, githubConfig } from "../../upstream/github";
-import type { ActionContext } from "../connector/actions";
+import { githubConfig } from "../../upstream/github";
+import { type ActionContext, KORA_SUBJECT } from "../connector/actions";
+import { auditOutcomeOf, dispatchOrQueue } from "../dispatches/dispatch";
 import { ipAllowed } from "./ip-allowlist";
-import { triggerConfig, triggerGateConfig, triggerRequest } from "./schema";
+import { type TriggerConfig, triggerConfig, triggerGateConfig, triggerRequest } from "./schema";
 
 /** 403 for a client IP outside TRIGGER_IP_ALLOWLIST (when set), whichever front door the trigger came through. */
 export function assertTriggerIpAllowed(env: Env, ip: string): void {
@@ -14,9 +15,27 @@ export function assertTriggerIpAllowed(env: Env, ip: string): void {
   }
 }
 
+/** Where an action's event goes, and which variable said so. */
+export type HiveRoute = { repository: string; event_type: string; route: "HIVE_ROUTES" | "HIVE_REPOSITORY" };
+
+/** The action's HIVE_ROUTES entry, or HIVE_REPOSITORY and HIVE_EVENT_TYPE (triggerConfig ensures one exists). */
+export function routeOf(config: TriggerConfig, action: string): HiveRoute {
+  const route = config.HIVE_ROUTES?.[action];
+  if (route) {
+    return {
+      repository: route.repository,
+      event_type: route.event_type ?? config.HIVE_EVENT_TYPE,
+      route: "HIVE_ROUTES",
+    };
+  }
+  return { repository: config.HIVE_REPOSITORY ?? "", event_type: config.HIVE_EVENT_TYPE, route: "HIVE_REPOSITORY" };
+}
+
 /**
- * Starts the Hivemind foreman: a `repository_dispatch` of HIVE_EVENT_TYPE to HIVE_REPOSITORY, or with
- * `dry_run` exactly what would be sent. One implementation for `POST /trigger-hive` and the MCP tool.
+ * Starts the Hivemind foreman: a `repository_dispatch` to the action's route (HIVE_ROUTES, else
+ * HIVE_REPOSITORY with HIVE_EVENT_TYPE), or with `dry_run` exactly what would be sent and the route chosen.
+ * When GitHub fails for a while the trigger is queued instead of lost. One implementation for
+ * `POST /trigger-hive` and the MCP tool.
  */
 export async function triggerHive(ctx: ActionContext, input: unknown) {
   const config = readConfig(ctx.env, triggerConfig);
@@ -27,17 +46,30 @@ export async function triggerHive(ctx: ActionContext, input: unknown) {
   if (!config.HIVE_ACTIONS.includes(body.action)) {
     throw new InvalidRequest(`action: must be one of ${config.HIVE_ACTIONS.join(", ")}`, "action_not_allowed");
   }
-  ctx.audit.target = `${config.HIVE_REPOSITORY}:${body.action}`;
+  const route = routeOf(config, body.action);
+  ctx.audit.target = `${route.repository}:${body.action}`;
 
+  const payload = body.payload ?? {};
   const event = {
-    event_type: config.HIVE_EVENT_TYPE,
-    client_payload: { action: body.action, payload: body.payload ?? {}, request_id: ctx.requestId },
+    event_type: route.event_type,
+    client_payload: { action: body.action, payload, request_id: ctx.requestId },
   };
   if (body.dry_run) {
     ctx.audit.outcome = "dry_run";
-    return { dry_run: true, would_dispatch: { repository: config.HIVE_REPOSITORY, ...event } } as const;
+    return { dry_run: true, route: route.route, would_dispatch: { repository: route.repository, ...event } } as const;
   }
-  const [owner = "", repo = ""] = config.HIVE_REPOSITORY.split("/");
-  await dispatchRepositoryEvent(github, { owner, repo }, event);
-  return { dispatched: true, request_id: ctx.requestId } as const;
+  const [owner = "", repo = ""] = route.repository.split("/");
+  const outcome = await dispatchOrQueue(ctx.env, github, ctx.requestId, {
+    source: "trigger",
+    subject: ctx.subject ?? KORA_SUBJECT,
+    idempotencyKey: ctx.idempotencyKey,
+    input: { action: body.action, payload },
+    action: body.action,
+    repository: { owner, repo },
+    event,
+  });
+  ctx.audit.outcome = auditOutcomeOf(outcome);
+  return outcome.status === "queued"
+    ? ({ queued: true, request_id: outcome.requestId } as const)
+    : ({ dispatched: true, request_id: outcome.requestId } as const);
 }

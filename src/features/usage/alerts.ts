@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { retryDelaySeconds } from "../../lib/backoff";
 import { integer, optional, readConfig } from "../../lib/config";
 import { sha256Hex } from "../../lib/constant-time";
 import type { BudgetAlert } from "../../metering/durable-object";
@@ -9,11 +10,6 @@ const alertConfig = z.object({
   BUDGET_ALERT_WEBHOOK_SECRET: optional(),
   BUDGET_ALERT_RETRY_SECONDS: integer(30, 0, 3600),
 });
-
-/** How long to wait before delivering an alert again, by attempt: `base`, then doubling, at most 1 h. */
-export function retryDelaySeconds(base: number, attempts: number): number {
-  return Math.min(3600, base * 2 ** Math.max(0, attempts - 1));
-}
 
 /** The event a receiver gets (Standard Webhooks' `{type, timestamp, data}`); costs in USD. */
 export function alertEvent(alert: BudgetAlert): string {
