@@ -22,7 +22,7 @@ import { newContext, type RequestContext, VALID_REQUESTS } from "../support/vali
 
 const fuzzEnv = env as unknown as { FUZZ_SEED?: string; FUZZ_RUNS?: string };
 const DEFAULT_SEED = 20_261_125;
-const DEFAULT_RUNS = 100;
+const DEFAULT_RUNS = 60;
 
 function integerOr(value: string | undefined, fallback: number): number {
   const parsed = Number.parseInt(value ?? "", 10);

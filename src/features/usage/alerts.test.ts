@@ -52,9 +52,6 @@ describe("budget alerts", () => {
       },
     });
     expect(new Set(deliveries.map((d) => d.headers["webhook-id"])).size).toBe(3);
-    // Nothing about the alerts reaches the client or the upstream, and nothing more is sent afterwards.
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    expect(await deliveriesAbout(subject)).toHaveLength(3);
   }, 20_000);
 
   it("keeps an alert the receiver refuses and delivers it again, with the same webhook-id", async () => {
