@@ -6,7 +6,7 @@ import { prepareChatRequest } from "../src/features/chat/prepare";
 import { chatConfig, chatRequest } from "../src/features/chat/schema";
 import { usageOfBody } from "../src/features/chat/usage";
 import { hashSecret } from "../src/features/keys/secret";
-import { sha256Hex } from "../src/lib/constant-time";
+import { recentSha256Hex, sha256Hex } from "../src/lib/constant-time";
 import { chatCredential } from "../src/lib/credential";
 import { Logger } from "../src/lib/log";
 import { readJson } from "../src/lib/request";
@@ -44,12 +44,15 @@ const parts: Record<string, (env: PartsEnv, ctx: ExecutionContext) => unknown> =
   empty: () => undefined,
   "request id": () => crypto.randomUUID(),
   "IP hash (SHA-256)": () => sha256Hex(IP),
+  "IP hash of a known IP (recentSha256Hex)": () => recentSha256Hex(IP),
   "log line": () => {
     const log = new Logger({ request_id: "r", method: "POST", ip_hash: "0123456789abcdef" });
     log.set({ model: "gpt-4o-mini", stream: false, caller: "key", upstream_status: 200 });
     log.flush({ route: "/v1/chat/completions", status: 200, ms: 1 });
   },
-  "credential and key hash (SHA-256)": () =>
+  "credential and key hash, first time (SHA-256)": () =>
+    sha256Hex((chatCredential(new Headers({ Authorization: `Bearer ${KEY}` }), false) as { secret: string }).secret),
+  "credential and key hash of a known key": () =>
     hashSecret((chatCredential(new Headers({ Authorization: `Bearer ${KEY}` }), false) as { secret: string }).secret),
   "body: read, parse, validate": () =>
     readJson(new Request("http://relay/", { method: "POST", body, headers: JSON_HEADERS }), chatRequest),
