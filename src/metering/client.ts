@@ -7,9 +7,9 @@ import { LEASE_MS, type Lease, type LeaseReport, type Limits, type Money, type R
  * room: at most one Durable Object call per request, none while a lease lasts. What the requests really used
  * goes back to the Meter with the next call, or on a timer when the lease runs out.
  *
- * A request never waits for another request's promise: workerd runs each request in a context of its own,
- * and a request waiting on I/O that only another request performs is cancelled as hung. Two requests that
- * find no room at the same moment each ask for a lease; the Meter counts both.
+ * A request never awaits another request's promise: workerd runs each request in a context of its own, and
+ * a request waiting on I/O that only another request performs is cancelled as hung. Requests that find no
+ * room while another asks for a lease wait for it on their own timers (roomSoon), then ask alone.
  */
 
 /** Where a subject's Meter is, and how to keep a report alive after the answer. */
