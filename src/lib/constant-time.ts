@@ -22,6 +22,12 @@ export async function safeEqual(given: string, expected: string): Promise<boolea
   return crypto.subtle.timingSafeEqual(a, b);
 }
 
+/** Two digests (hex or base64 strings of a known length) compared in constant time. */
+export function sameDigest(a: string, b: string): boolean {
+  const [x, y] = [encoder.encode(a), encoder.encode(b)];
+  return x.length === y.length && crypto.subtle.timingSafeEqual(x, y);
+}
+
 /** Hex SHA-256, used to name rate-limit buckets and hash IPs without keeping the raw value. */
 export async function sha256Hex(value: string): Promise<string> {
   const bytes = new Uint8Array(await sha256(value));

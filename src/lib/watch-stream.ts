@@ -1,8 +1,22 @@
 /** What happened to a body the relay passed through, for the log. */
 export type StreamEnd = "complete" | "client_cancelled" | "upstream_broke" | "upstream_stalled" | "upstream_too_large";
 
-class UpstreamStalled extends Error {}
+/** The upstream sent nothing more within the idle time. */
+export class UpstreamStalled extends Error {}
 class UpstreamTooLarge extends Error {}
+
+/** `read`'s result, or UpstreamStalled when `idleMs` pass first. */
+export async function withinIdle<T>(read: Promise<T>, idleMs: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new UpstreamStalled("The upstream sent nothing in time")), idleMs);
+  });
+  try {
+    return await Promise.race([read, stalled]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /**
  * Passes a body through chunk by chunk and reports how it ended. An upstream that breaks off mid-body, sends
@@ -21,21 +35,15 @@ export function watchStream(
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const stalled = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new UpstreamStalled("The upstream sent nothing in time")), idleMs);
-        });
         let part: ReadableStreamReadResult<Uint8Array>;
         try {
-          part = await Promise.race([reader.read(), stalled]);
+          part = await withinIdle(reader.read(), idleMs);
         } catch (error) {
           const stall = error instanceof UpstreamStalled;
           onEnd(stall ? "upstream_stalled" : "upstream_broke");
           if (stall) void reader.cancel(error).catch(() => {});
           controller.error(error);
           return;
-        } finally {
-          clearTimeout(timer);
         }
         if (part.done) {
           onEnd("complete");

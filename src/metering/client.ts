@@ -1,3 +1,4 @@
+import { sameDigest } from "../lib/constant-time";
 import type { AcquireResult, AuthRefusal, KeyView } from "./durable-object";
 import { LEASE_MS, type Lease, type LeaseReport, type Limits, type Money, type Refusal, type Usage } from "./state";
 
@@ -60,13 +61,6 @@ const pending = new Map<string, LeaseReport[]>();
 const flushing = new Set<string>();
 /** Subjects whose Meter this isolate is asking for a lease of the usual size right now. */
 const asking = new Set<string>();
-
-const encoder = new TextEncoder();
-
-function sameHash(a: string, b: string): boolean {
-  const [x, y] = [encoder.encode(a), encoder.encode(b)];
-  return x.length === y.length && crypto.subtle.timingSafeEqual(x, y);
-}
 
 function fits(entry: Held, need: Money, now: number): boolean {
   const { pool } = entry;
@@ -194,7 +188,7 @@ export async function admit(
   const room = roomFor(subject, need) ?? (asking.has(subject) ? await roomSoon(subject, need) : undefined);
   if (room) {
     // A lease answers only the secret its Meter checked.
-    if (secretHash !== undefined && room.secretHash !== undefined && !sameHash(secretHash, room.secretHash)) {
+    if (secretHash !== undefined && room.secretHash !== undefined && !sameDigest(secretHash, room.secretHash)) {
       throw new MeterRefused({ refused: "unauthorized" });
     }
     return take(subject, room, need, access, limits);

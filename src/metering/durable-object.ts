@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { sameDigest } from "../lib/constant-time";
 import {
   applyReport,
   emptyState,
@@ -67,13 +68,6 @@ const FLUSH_DELAY_SECONDS = 10;
 /** How many days of usage totals a Meter keeps after writing them to D1. */
 const KEEP_DAYS = 7;
 
-const encoder = new TextEncoder();
-
-function sameHash(a: string, b: string): boolean {
-  const [x, y] = [encoder.encode(a), encoder.encode(b)];
-  return x.length === y.length && crypto.subtle.timingSafeEqual(x, y);
-}
-
 /**
  * The meter of one subject (`key:<id>`, `user:<id>`, `relay-secret`): its rate, its monthly budget, the
  * leases isolates hold, and its usage totals. One object per subject runs one call at a time, so the budget
@@ -105,7 +99,7 @@ export class Meter extends DurableObject<Env> {
     const valid =
       request.secretHash === undefined ||
       (config !== null &&
-        sameHash(request.secretHash, config.secretHash) &&
+        sameDigest(request.secretHash, config.secretHash) &&
         config.revokedAt === null &&
         (config.expiresAt === null || Date.parse(config.expiresAt) > now));
     if (!valid) {

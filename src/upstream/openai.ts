@@ -1,5 +1,5 @@
 import { UpstreamTimeout, UpstreamUnreachable } from "../errors";
-import type { StreamEnd } from "../lib/watch-stream";
+import { type StreamEnd, UpstreamStalled, withinIdle } from "../lib/watch-stream";
 
 export type OpenAIConfig = { baseUrl: string; apiKey: string; timeoutMs: number };
 
@@ -17,6 +17,11 @@ export const MAX_UPSTREAM_BODY_BYTES = 8 * 1024 * 1024;
  */
 const PASSED_HEADERS = ["content-type"];
 
+/** The upstream's answer: a stream to pass on as it arrives, or a whole body already read. */
+export type UpstreamAnswer =
+  | { kind: "stream"; status: number; headers: Headers; body: ReadableStream<Uint8Array> }
+  | { kind: "whole"; status: number; headers: Headers; body: Uint8Array };
+
 /**
  * POSTs a chat completion upstream. Only the relay's own key is sent, never the caller's credentials. No
  * answer headers within `timeoutMs` → 504; refused, reset or redirected → 502. A stream is returned as it
@@ -25,11 +30,6 @@ const PASSED_HEADERS = ["content-type"];
  * a clean 504 or 502 instead of a hang. `onBodyEnd` hears how such a body ended, for the log. An upstream
  * error status passes through with its body, minus the key.
  */
-/** The upstream's answer: a stream to pass on as it arrives, or a whole body already read. */
-export type UpstreamAnswer =
-  | { kind: "stream"; status: number; headers: Headers; body: ReadableStream<Uint8Array> }
-  | { kind: "whole"; status: number; headers: Headers; body: Uint8Array };
-
 export async function postChatCompletion(
   config: OpenAIConfig,
   body: string,
@@ -77,7 +77,14 @@ export async function postChatCompletion(
   return { kind: "whole", status: upstream.status, headers, body: bytes };
 }
 
-class Stalled extends Error {}
+/** Ends a read of the answer that stalled or broke: logged, the body let go, and the relay's error thrown. */
+function brokenOff(error: unknown, idleMs: number, onEnd: (end: StreamEnd) => void, cancel: () => unknown): never {
+  const stall = error instanceof UpstreamStalled;
+  onEnd(stall ? "upstream_stalled" : "upstream_broke");
+  cancel();
+  if (stall) throw new UpstreamTimeout(UPSTREAM, idleMs, "sent nothing more of its answer for");
+  throw new UpstreamUnreachable(UPSTREAM, "broke off its answer");
+}
 
 /**
  * Reads a whole answer. One that announces its length within the cap (OpenAI's JSON answers do) is read in
@@ -88,20 +95,10 @@ async function readAnswer(upstream: Response, idleMs: number, onEnd: (end: Strea
   if (!(Number.isInteger(length) && length >= 0 && length <= MAX_UPSTREAM_BODY_BYTES)) {
     return readWhole(upstream.body, idleMs, onEnd);
   }
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const stalled = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Stalled()), idleMs);
-  });
   try {
-    return new Uint8Array(await Promise.race([upstream.arrayBuffer(), stalled]));
+    return new Uint8Array(await withinIdle(upstream.arrayBuffer(), idleMs));
   } catch (error) {
-    const stall = error instanceof Stalled;
-    onEnd(stall ? "upstream_stalled" : "upstream_broke");
-    void upstream.body?.cancel().catch(() => {});
-    if (stall) throw new UpstreamTimeout(UPSTREAM, idleMs, "sent nothing more of its answer for");
-    throw new UpstreamUnreachable(UPSTREAM, "broke off its answer");
-  } finally {
-    clearTimeout(timer);
+    return brokenOff(error, idleMs, onEnd, () => void upstream.body?.cancel().catch(() => {}));
   }
 }
 
@@ -116,22 +113,9 @@ async function readWhole(
   const parts: Uint8Array[] = [];
   let size = 0;
   for (;;) {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const stalled = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Stalled()), idleMs);
-    });
-    let part: ReadableStreamReadResult<Uint8Array>;
-    try {
-      part = await Promise.race([reader.read(), stalled]);
-    } catch (error) {
-      const stall = error instanceof Stalled;
-      onEnd(stall ? "upstream_stalled" : "upstream_broke");
-      void reader.cancel().catch(() => {});
-      if (stall) throw new UpstreamTimeout(UPSTREAM, idleMs, "sent nothing more of its answer for");
-      throw new UpstreamUnreachable(UPSTREAM, "broke off its answer");
-    } finally {
-      clearTimeout(timer);
-    }
+    const part = await withinIdle(reader.read(), idleMs).catch((error: unknown) =>
+      brokenOff(error, idleMs, onEnd, () => void reader.cancel().catch(() => {})),
+    );
     if (part.done) break;
     size += part.value.byteLength;
     if (size > MAX_UPSTREAM_BODY_BYTES) {

@@ -6,6 +6,7 @@ import type { RouteName } from "../../src/routes";
 import type { FuzzJson } from "../fuzz/values";
 import { ADMIN_TOKEN, CHATGPT_BEARER_TOKEN, RELAY_SECRET } from "../secrets";
 import { workflowRun } from "./dispatches";
+import { createKey } from "./keys";
 import { grant, postStripe, stripeEvent, userJwt } from "./ledger";
 import { FAR, stored } from "./library";
 import {
@@ -162,21 +163,6 @@ function keyBody(user: string, variant: number): FuzzJson {
 
 // The relay keys the revoke route's requests name, by the context's user.
 const keysOf = new Map<string, string>();
-
-/** Creates a relay key through the admin route and returns its id. */
-async function createdKey(name: string): Promise<string> {
-  const response = await relay("/admin/keys", {
-    method: "POST",
-    headers: {
-      "Content-Type": "application/json",
-      Authorization: `Bearer ${ADMIN_TOKEN}`,
-      "CF-Connecting-IP": uniqueIp(),
-    },
-    body: JSON.stringify({ name }),
-  });
-  expect(response.status).toBe(201);
-  return ((await response.json()) as { key: { id: string } }).key.id;
-}
 
 // The dispatches the status routes and the GitHub webhook's requests name, by the context's user.
 const dispatchesOf = new Map<string, string>();
@@ -670,7 +656,7 @@ export const VALID_REQUESTS: Record<RouteName, RouteExample> = {
   },
   revokeKey: {
     setup: async (c) => {
-      keysOf.set(c.user, await createdKey(c.user));
+      keysOf.set(c.user, (await createKey({ name: c.user })).id);
     },
     request: (c) => ({
       path: `/admin/keys/${keysOf.get(c.user) ?? "key_0000000000000000"}/revoke`,

@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { writeAudit } from "../../audit/store";
 import type { AppEnv } from "../../env";
 import { InvalidRequest, NotFound } from "../../errors";
@@ -17,6 +17,18 @@ export const keyRoutes = {
 } as const satisfies Record<string, RouteSpec>;
 
 export const keys = new Hono<AppEnv>();
+
+/** The audit record of an admin's change to a key. */
+function auditKey(c: Context<AppEnv>, action: "key_create" | "key_revoke", id: string, at: Date) {
+  return writeAudit(c.env.DB, {
+    at,
+    actor: "admin",
+    action,
+    target: `key:${id}`,
+    outcome: "ok",
+    requestId: c.get("requestId"),
+  });
+}
 
 /** The Meter of a key: where its secret, limits and budget are checked on every lease. */
 export function keyMeter(env: Env, id: string) {
@@ -47,14 +59,7 @@ mount(keys, keyRoutes.createKey, async (c) => {
     await hashSecret(secret),
   );
   await keyMeter(c.env, id).configure(`key:${id}`, config);
-  await writeAudit(c.env.DB, {
-    at: now,
-    actor: "admin",
-    action: "key_create",
-    target: `key:${id}`,
-    outcome: "ok",
-    requestId: c.get("requestId"),
-  });
+  await auditKey(c, "key_create", id, now);
   return c.json({ success: true, key: record, secret }, 201);
 });
 
@@ -72,13 +77,6 @@ mount(keys, keyRoutes.revokeKey, async (c) => {
   if (!record) throw new NotFound(`No relay key ${id}`, "key_not_found");
   await keyMeter(c.env, id).revoke(record.revoked_at ?? now.toISOString());
   forgetLease(`key:${id}`);
-  await writeAudit(c.env.DB, {
-    at: now,
-    actor: "admin",
-    action: "key_revoke",
-    target: `key:${id}`,
-    outcome: "ok",
-    requestId: c.get("requestId"),
-  });
+  await auditKey(c, "key_revoke", id, now);
   return c.json({ success: true, key: record });
 });

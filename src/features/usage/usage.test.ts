@@ -9,6 +9,10 @@ function usage(query: string) {
   });
 }
 
+async function rows(query: string) {
+  return ((await (await usage(query)).json()) as { rows: unknown[] }).rows;
+}
+
 /** Writes usage rows as a Meter would; each test uses a year of its own, so other tests' rows never mix in. */
 async function seed(
   rows: Array<[day: string, subject: string, model: string, requests: number, p: number, c: number, micros: number]>,
@@ -34,7 +38,6 @@ describe("GET /admin/usage", () => {
       ["2001-03-03", a, "gpt-4o-mini", 1, 1, 1, 1],
       ["2001-02-28", a, "gpt-4o-mini", 9, 9, 9, 9],
     ]);
-    const rows = async (query: string) => ((await (await usage(query)).json()) as { rows: unknown[] }).rows;
     expect(await rows("from=2001-03-01&to=2001-03-02&group_by=day")).toEqual([
       { day: "2001-03-01", requests: 3, prompt_tokens: 110, completion_tokens: 45, cost_usd: 0.000114 },
       { day: "2001-03-02", requests: 3, prompt_tokens: 30, completion_tokens: 30, cost_usd: 0.000023 },
@@ -58,7 +61,6 @@ describe("GET /admin/usage", () => {
       ["2005-05-01", a, "gpt-4o", 1, 10, 5, 75],
       ["2005-05-02", b, "gpt-4o-mini", 3, 30, 30, 23],
     ]);
-    const rows = async (query: string) => ((await (await usage(query)).json()) as { rows: unknown[] }).rows;
     expect(await rows("from=2005-05-01&to=2005-05-02&group_by=day,model")).toEqual([
       { day: "2005-05-01", model: "gpt-4o", requests: 1, prompt_tokens: 10, completion_tokens: 5, cost_usd: 0.000075 },
       {
