@@ -11,8 +11,9 @@ import { chatCredential } from "../src/lib/credential";
 import { Logger } from "../src/lib/log";
 import { readJson } from "../src/lib/request";
 import { admit } from "../src/metering/client";
+import { demandOf } from "../src/metering/demand";
 import type { Meter } from "../src/metering/durable-object";
-import { DEFAULT_PRICES, priceOf, promptEstimate, reservation } from "../src/metering/prices";
+import { PACKAGE_PRICES, priceOf, promptEstimate } from "../src/metering/prices";
 import type { RateLimiter } from "../src/rate-limit/durable-object";
 
 type PartsEnv = {
@@ -37,7 +38,9 @@ const answer = new TextEncoder().encode(
 );
 const config = chatConfig.parse({ OPENAI_API_KEY: "sk" });
 const limits = { perMinute: 1_000_000, budget: { tokens: 1e15 }, queueMs: 0 };
-const price = priceOf(DEFAULT_PRICES, "gpt-4o-mini");
+const price = priceOf(PACKAGE_PRICES, "gpt-4o-mini");
+const demand = demandOf(90, price, 1, 100);
+const used = { model: "gpt-4o-mini", promptTokens: 1, completionTokens: 1, micros: 1, priced: true, estimated: false };
 let previous: { id: string; tokens: number; slots: number } | undefined;
 
 const parts: Record<string, (env: PartsEnv, ctx: ExecutionContext) => unknown> = {
@@ -57,14 +60,14 @@ const parts: Record<string, (env: PartsEnv, ctx: ExecutionContext) => unknown> =
   "body: read, parse, validate": () =>
     readJson(new Request("http://relay/", { method: "POST", body, headers: JSON_HEADERS }), chatRequest),
   "caps, prompt estimate, price": () => {
-    const request = prepareChatRequest(JSON.parse(body), config);
-    return reservation(promptEstimate(request), config.MAX_TOKENS, price);
+    const prepared = prepareChatRequest(JSON.parse(body), config);
+    return demandOf(promptEstimate(prepared.request), price, prepared.choices, prepared.want);
   },
-  "usage from a JSON answer": () => usageOfBody(answer, "gpt-4o-mini", price),
+  "usage from a JSON answer": () => usageOfBody(answer, "gpt-4o-mini", price, () => used),
   "lease: admit and settle": async (env, ctx) => {
     const access = { meter: () => env.METER.getByName("parts"), waitUntil: (p: Promise<unknown>) => ctx.waitUntil(p) };
-    const admission = await admit("parts", { tokens: 100, micros: 1 }, limits, access);
-    admission.settle({ model: "gpt-4o-mini", promptTokens: 1, completionTokens: 1, micros: 1 });
+    const admission = await admit("parts", demand, limits, access);
+    admission.settle(used);
   },
   "Meter call (a new lease, the last one reported)": async (env) => {
     const leaseId = crypto.randomUUID();
@@ -82,6 +85,7 @@ const parts: Record<string, (env: PartsEnv, ctx: ExecutionContext) => unknown> =
       subject: "parts-meter",
       leaseId,
       need: { tokens: 100, micros: 0 },
+      least: { tokens: 16, micros: 0 },
       limits,
       reports,
     });

@@ -104,7 +104,10 @@ export type UsageRow = {
   requests: number;
   prompt_tokens: number;
   completion_tokens: number;
-  cost_usd: number;
+  /** What the priced requests cost; null when none of the row's requests had a price. */
+  cost_usd: number | null;
+  unpriced_requests: number;
+  estimated_requests: number;
 };
 
 export type RelayKey = {
@@ -119,7 +122,7 @@ export type RelayKey = {
   expires_at: string | null;
   created_at: string;
   revoked_at: string | null;
-  month_usage: { month: string; requests: number; tokens: number; cost_usd: number };
+  month_usage: { month: string; requests: number; tokens: number; cost_usd: number; unpriced_requests: number };
 };
 
 export type AuditRecord = {

@@ -10,7 +10,7 @@ type Metric = "requests" | "tokens" | "cost";
 const METRICS: Record<Metric, { label: string; of: (row: UsageRow) => number; format: (n: number) => string }> = {
   requests: { label: "Requests", of: (row) => row.requests, format: formatCount },
   tokens: { label: "Tokens", of: (row) => row.prompt_tokens + row.completion_tokens, format: formatCount },
-  cost: { label: "Cost (USD)", of: (row) => row.cost_usd, format: formatUsd },
+  cost: { label: "Cost (USD, priced models)", of: (row) => row.cost_usd ?? 0, format: formatUsd },
 };
 
 /** Lines beyond this many are added up as "others", so a chart stays readable. */
@@ -50,17 +50,34 @@ function linesOf(
   return ranked.length > shown.length ? [...lines.values(), others] : [...lines.values()];
 }
 
+/** A cost as text: an unpriced model's is unknown, never $0; a total with unpriced requests says so. */
+function costText(row: UsageRow): string {
+  if (row.cost_usd === null) return "unpriced";
+  return row.unpriced_requests > 0
+    ? `${formatUsd(row.cost_usd)} + ${formatCount(row.unpriced_requests)} unpriced`
+    : formatUsd(row.cost_usd);
+}
+
 /** Totals per group over the span, every metric: the chart's numbers as text. */
 function totalsTable(caption: string, rows: UsageRow[], group: "model" | "subject", label: (g: string) => string) {
   const totals = new Map<string, UsageRow>();
   for (const row of rows) {
     const key = row[group] ?? "";
-    const sum = totals.get(key) ?? { requests: 0, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0 };
+    const sum = totals.get(key) ?? {
+      requests: 0,
+      prompt_tokens: 0,
+      completion_tokens: 0,
+      cost_usd: null,
+      unpriced_requests: 0,
+      estimated_requests: 0,
+    };
     totals.set(key, {
       requests: sum.requests + row.requests,
       prompt_tokens: sum.prompt_tokens + row.prompt_tokens,
       completion_tokens: sum.completion_tokens + row.completion_tokens,
-      cost_usd: sum.cost_usd + row.cost_usd,
+      cost_usd: row.cost_usd === null ? sum.cost_usd : (sum.cost_usd ?? 0) + row.cost_usd,
+      unpriced_requests: sum.unpriced_requests + row.unpriced_requests,
+      estimated_requests: sum.estimated_requests + row.estimated_requests,
     });
   }
   const sorted = [...totals].sort(([, a], [, b]) => b.requests - a.requests);
@@ -71,7 +88,7 @@ function totalsTable(caption: string, rows: UsageRow[], group: "model" | "subjec
       label(key),
       formatCount(sum.requests),
       formatCount(sum.prompt_tokens + sum.completion_tokens),
-      formatUsd(sum.cost_usd),
+      costText(sum),
     ]),
     "No usage in these days.",
   );
@@ -111,7 +128,7 @@ export async function renderOverview(root: HTMLElement, api: AdminApi): Promise<
       (sum, row) => ({
         requests: sum.requests + row.requests,
         tokens: sum.tokens + row.prompt_tokens + row.completion_tokens,
-        cost: sum.cost + row.cost_usd,
+        cost: sum.cost + (row.cost_usd ?? 0),
       }),
       { requests: 0, tokens: 0, cost: 0 },
     );

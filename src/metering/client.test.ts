@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { eventually } from "../../test/support/keys";
 import { uniqueId } from "../../test/support/relay";
 import { admit, forgetLease, type MeterAccess } from "./client";
+import type { Demand } from "./demand";
 import type { Limits } from "./state";
 
 /** The subject's real Meter, with its calls counted, and the background work the admissions leave. */
@@ -38,8 +39,9 @@ async function settlesAtOnce(promise: Promise<unknown>): Promise<boolean> {
   return settled;
 }
 
-const used = { model: "gpt-4o-mini", promptTokens: 1, completionTokens: 1, micros: 0 };
-const need = { tokens: 10, micros: 0 };
+const used = { model: "gpt-4o-mini", promptTokens: 1, completionTokens: 1, micros: 0, priced: true, estimated: false };
+/** A request that reserves 10 tokens (a prompt of 10, no answer to cap). */
+const need: Demand = { prompt: { tokens: 10, micros: 0 }, perToken: { tokens: 0, micros: 0 }, want: 0, least: 0 };
 // 600 a minute: a lease holds a second's worth, 10 requests.
 const limits: Limits = { perMinute: 600, budget: { tokens: 1_000_000 }, queueMs: 0 };
 

@@ -1,4 +1,5 @@
 import { sameDigest } from "../lib/constant-time";
+import { capWithin, costAt, type Demand, fitsIn } from "./demand";
 import type { AcquireResult, AuthRefusal, KeyView } from "./durable-object";
 import { LEASE_MS, type Lease, type LeaseReport, type Limits, type Money, type Refusal, type Usage } from "./state";
 
@@ -7,6 +8,9 @@ import { LEASE_MS, type Lease, type LeaseReport, type Limits, type Money, type R
  * lease this isolate holds for its subject, and only asks the subject's Meter for a new lease when none has
  * room: at most one Durable Object call per request, none while a lease lasts. What the requests really used
  * goes back to the Meter with the next call, or on a timer when the lease runs out.
+ *
+ * What a finished request did not use goes back into its lease at once, so the next request of the isolate can
+ * spend it: only what requests really used, and what requests still running hold, is ever out of reach.
  *
  * A request never awaits another request's promise: workerd runs each request in a context of its own, and
  * a request waiting on I/O that only another request performs is cancelled as hung. Requests that find no
@@ -21,6 +25,11 @@ export type MeterAccess = {
 
 /** A request's admission: its reservation, and how to settle it with what it used. */
 export type Admission = {
+  /**
+   * The output cap per choice the request may send upstream: what it wanted, or less where the budget cannot
+   * pay for more (never fewer than its demand's `least`).
+   */
+  cap: number;
   /** The key's scopes, models and user, for a key subject. */
   key: KeyView | null;
   /** True when the subject has a cost budget: a model without a price cannot be metered against it. */
@@ -45,6 +54,8 @@ type Held = {
   secretHash: string | undefined;
   pool: { tokens: number | null; micros: number | null; slots: number };
   settled: LeaseReport["settled"];
+  /** Requests admitted from this lease that have not settled yet. */
+  running: number;
   closed: boolean;
   /** The next lease has been asked for. */
   renewing: boolean;
@@ -62,15 +73,9 @@ const flushing = new Set<string>();
 /** Subjects whose Meter this isolate is asking for a lease of the usual size right now. */
 const asking = new Set<string>();
 
+/** Whether a lease can admit a request that needs `need`, now. */
 function fits(entry: Held, need: Money, now: number): boolean {
-  const { pool } = entry;
-  return (
-    !entry.closed &&
-    now < entry.lease.until &&
-    pool.slots >= 1 &&
-    (pool.tokens === null || pool.tokens >= need.tokens) &&
-    (pool.micros === null || pool.micros >= need.micros)
-  );
+  return !entry.closed && now < entry.lease.until && entry.pool.slots >= 1 && fitsIn(need, entry.pool);
 }
 
 function today(now: number): string {
@@ -172,17 +177,19 @@ function roomFor(subject: string, need: Money): Held | undefined {
 }
 
 /**
- * Admits one request of `subject` that needs `need`, from a lease of this isolate or a new one. A key subject
- * passes the SHA-256 of the secret presented: a lease answers only the secret the Meter checked.
- * Throws MeterRefused (unauthorized, rate_limited, budget_exceeded).
+ * Admits one request of `subject` with `demand`, from a lease of this isolate or a new one: whole when a
+ * lease has room for what it wants, else with its output cap lowered to what the subject's Meter can still
+ * give it. A key subject passes the SHA-256 of the secret presented: a lease answers only the secret the Meter
+ * checked. Throws MeterRefused (unauthorized, rate_limited, budget_exceeded).
  */
 export async function admit(
   subject: string,
-  need: Money,
+  demand: Demand,
   limits: Limits,
   access: MeterAccess,
   secretHash?: string,
 ): Promise<Admission> {
+  const need = costAt(demand, demand.want);
   // Another request of this isolate may be asking for a lease right now: waiting for it beats a call of
   // one's own (a burst on a cold subject makes one call, not one per request).
   const room = roomFor(subject, need) ?? (asking.has(subject) ? await roomSoon(subject, need) : undefined);
@@ -191,40 +198,43 @@ export async function admit(
     if (secretHash !== undefined && room.secretHash !== undefined && !sameDigest(secretHash, room.secretHash)) {
       throw new MeterRefused({ refused: "unauthorized" });
     }
-    return take(subject, room, need, access, limits);
+    return take(subject, room, demand, access, limits);
   }
-  const result = await requestLease(subject, need, limits, access, secretHash);
-  if (result.ok) return take(subject, result.entry, need, access, limits);
+  const result = await requestLease(subject, demand, limits, access, secretHash);
+  if (result.ok) return take(subject, result.entry, demand, access, limits);
   // A lease granted to this isolate meanwhile may hold what the Meter no longer has to give.
   const { refused } = result.refusal;
   const later = refused === "budget_exceeded" || refused === "rate_limited" ? roomFor(subject, need) : undefined;
-  if (later) return take(subject, later, need, access, limits);
+  if (later) return take(subject, later, demand, access, limits);
   throw new MeterRefused(result.refusal);
 }
 
 /**
- * Asks the subject's Meter for a lease, sending along the reports of leases that ran out or are spent, and
- * adds the lease to this isolate's. While a lease of the usual size is on its way, others ask for just
- * their own request (`solo`), so that requests arriving together do not each take a second's worth.
+ * Asks the subject's Meter for a lease, sending along the reports of leases that ran out or cannot pay for
+ * this request (so that the Meter decides with all the money there is), and adds the lease to this
+ * isolate's. While a lease of the usual size is on its way, others ask for just their own request (`solo`),
+ * so that requests arriving together do not each take a second's worth.
  */
 async function requestLease(
   subject: string,
-  need: Money,
+  demand: Demand,
   limits: Limits,
   access: MeterAccess,
   secretHash: string | undefined,
 ): Promise<{ ok: true; entry: Held } | { ok: false; refusal: Refusal | AuthRefusal }> {
   const now = Date.now();
+  const need = costAt(demand, demand.want);
+  const least = costAt(demand, demand.least);
   const reports = [
     ...takePending(subject),
-    ...closeWhere(subject, (entry) => now >= entry.lease.until || entry.pool.slots < 1),
+    ...closeWhere(subject, (entry) => now >= entry.lease.until || entry.pool.slots < 1 || !fitsIn(need, entry.pool)),
   ];
   const solo = asking.has(subject);
   if (!solo) asking.add(subject);
   let result: AcquireResult;
   try {
     const leaseId = crypto.randomUUID();
-    result = await access.meter().acquire({ subject, leaseId, need, secretHash, limits, reports, solo });
+    result = await access.meter().acquire({ subject, leaseId, need, least, secretHash, limits, reports, solo });
   } catch (error) {
     addPending(subject, reports);
     throw error;
@@ -239,6 +249,7 @@ async function requestLease(
     secretHash,
     pool: { tokens: lease.money.tokens, micros: lease.money.micros, slots: lease.slots },
     settled: [],
+    running: 0,
     closed: false,
     renewing: false,
   };
@@ -252,9 +263,10 @@ async function requestLease(
  * time left, or room for fewer than two more such requests), so that a steady stream of requests never
  * waits for the Meter. A refusal here changes nothing but a revoked key, whose leases close at once.
  */
-function renewIfLow(subject: string, entry: Held, need: Money, limits: Limits, access: MeterAccess): void {
-  if (entry.renewing || asking.has(subject)) return;
+function renewIfLow(subject: string, entry: Held, demand: Demand, limits: Limits, access: MeterAccess): void {
+  if (entry.renewing || entry.closed || asking.has(subject)) return;
   const { pool, lease } = entry;
+  const need = costAt(demand, demand.want);
   const low =
     pool.slots < Math.max(1, lease.slots / 4) ||
     lease.until - Date.now() < LEASE_MS / 4 ||
@@ -263,7 +275,7 @@ function renewIfLow(subject: string, entry: Held, need: Money, limits: Limits, a
   if (!low) return;
   entry.renewing = true;
   access.waitUntil(
-    requestLease(subject, need, limits, access, entry.secretHash).then(
+    requestLease(subject, demand, limits, access, entry.secretHash).then(
       (result) => {
         if (!result.ok && result.refusal.refused === "unauthorized") forgetLease(subject);
       },
@@ -272,39 +284,77 @@ function renewIfLow(subject: string, entry: Held, need: Money, limits: Limits, a
   );
 }
 
-function take(subject: string, entry: Held, need: Money, access: MeterAccess, limits: Limits): Admission {
+/** Gives `money` back to a pool (kinds without a budget stay unlimited). */
+function refill(pool: Held["pool"], money: Money): void {
+  if (pool.tokens !== null) pool.tokens += money.tokens;
+  if (pool.micros !== null) pool.micros += money.micros;
+}
+
+/** Takes from a pool at most what it holds of `money`, and returns what it took. */
+function drain(pool: Held["pool"], money: Money): Money {
+  const taken = {
+    tokens: pool.tokens === null ? money.tokens : Math.min(money.tokens, Math.max(0, pool.tokens)),
+    micros: pool.micros === null ? money.micros : Math.min(money.micros, Math.max(0, pool.micros)),
+  };
+  if (pool.tokens !== null) pool.tokens -= taken.tokens;
+  if (pool.micros !== null) pool.micros -= taken.micros;
+  return taken;
+}
+
+function take(subject: string, entry: Held, demand: Demand, access: MeterAccess, limits: Limits): Admission {
   const { pool } = entry;
   const waitMs = entry.lease.waitMs;
+  // The lease was granted for this request, so at least its `least` fits.
+  const cap = capWithin(demand, pool) ?? demand.least;
+  const reserved = costAt(demand, cap);
   pool.slots -= 1;
-  if (pool.tokens !== null) pool.tokens -= need.tokens;
-  if (pool.micros !== null) pool.micros -= need.micros;
+  drain(pool, reserved);
+  entry.running += 1;
   // Only the first request of a queued lease waits; the lease holds one slot then.
   entry.lease = { ...entry.lease, waitMs: 0 };
-  renewIfLow(subject, entry, need, limits, access);
-  let settled = false;
+  renewIfLow(subject, entry, demand, limits, access);
+  let done = false;
   const late = (report: Omit<LeaseReport, "leaseId" | "unusedSlots">) => {
     // The lease was closed while this request ran: its reservation is still open at the Meter.
     addPending(subject, [{ leaseId: entry.lease.id, unusedSlots: 0, ...report }]);
     flushSoon(subject, access, limits, 250);
   };
+  const finish = () => {
+    entry.running -= 1;
+    // A lease with no slot left and nothing running has nothing more to do: what it holds goes back now,
+    // not when it runs out, so that no other isolate is refused for money this one no longer needs.
+    if (!entry.closed && entry.pool.slots < 1 && entry.running === 0) {
+      addPending(
+        subject,
+        closeWhere(subject, (other) => other === entry),
+      );
+      flushSoon(subject, access, limits, 0);
+    }
+  };
   return {
+    cap,
     key: entry.key,
     costBudgeted: entry.lease.money.micros !== null,
     waitMs,
     settle(used) {
-      if (settled) return;
-      settled = true;
-      const item = { reserved: need, used, day: today(Date.now()) };
-      if (!entry.closed) entry.settled.push(item);
-      else late({ settled: [item], released: { tokens: 0, micros: 0 } });
+      if (done) return;
+      done = true;
+      const spent = { tokens: used.promptTokens + used.completionTokens, micros: used.micros };
+      const day = today(Date.now());
+      if (entry.closed) return late({ settled: [{ reserved, used, day }], released: { tokens: 0, micros: 0 } });
+      // The reservation goes back to the lease, and what was used is taken from it: the rest is the next
+      // request's at once. (What a request used beyond its reservation is committed all the same.)
+      refill(pool, reserved);
+      entry.settled.push({ reserved: drain(pool, spent), used, day });
+      finish();
     },
     release() {
-      if (settled) return;
-      settled = true;
-      if (entry.closed) return late({ settled: [], released: need });
+      if (done) return;
+      done = true;
+      if (entry.closed) return late({ settled: [], released: reserved });
       pool.slots += 1;
-      if (pool.tokens !== null) pool.tokens += need.tokens;
-      if (pool.micros !== null) pool.micros += need.micros;
+      refill(pool, reserved);
+      finish();
     },
   };
 }

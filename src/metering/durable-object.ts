@@ -4,12 +4,15 @@ import {
   applyReport,
   emptyState,
   grant,
+  isMoney,
+  isValidReport,
   type Lease,
   type LeaseReport,
   type Limits,
   type MeterState,
   type Money,
   type Refusal,
+  totalsOf,
 } from "./state";
 
 /** A relay key as its Meter knows it (the D1 row stays the record of what was created). */
@@ -28,7 +31,10 @@ export type KeyConfig = {
 export type AcquireRequest = {
   subject: string;
   leaseId: string;
+  /** The request's worst case: its prompt and every output token it wants. */
   need: Money;
+  /** The least it is worth sending for: its prompt and the shortest answer (src/metering/demand.ts). */
+  least: Money;
   /** Keys: the SHA-256 of the secret presented, checked against the key's. */
   secretHash?: string;
   /** Users and keys without a limit of their own: the limits to apply. Keys: their own override these. */
@@ -42,8 +48,12 @@ export type AcquireRequest = {
 /** What a key's holder may see of its configuration. */
 export type KeyView = Pick<KeyConfig, "scopes" | "models" | "userId">;
 
-/** Why a credential was refused: wrong, revoked or expired; or a key this Meter was never told about. */
-export type AuthRefusal = { refused: "unauthorized" } | { refused: "unconfigured" };
+/**
+ * Why a credential was refused: wrong, revoked or expired; or a key this Meter was never told about. `invalid`:
+ * the request itself held something a Meter never stores (a number that is not a count), and nothing of it
+ * was applied.
+ */
+export type AuthRefusal = { refused: "unauthorized" } | { refused: "unconfigured" } | { refused: "invalid" };
 
 export type AcquireResult =
   | { ok: true; lease: Lease; key: KeyView | null }
@@ -90,6 +100,9 @@ export class Meter extends DurableObject<Env> {
   /** Grants a lease for one request, after applying the reports it carries; or refuses. */
   async acquire(request: AcquireRequest): Promise<AcquireResult> {
     const now = Date.now();
+    if (!isMoney(request.need) || !isMoney(request.least) || !request.reports.every(isValidReport)) {
+      return { ok: false, refusal: { refused: "invalid" } };
+    }
     this.#remember(request.subject);
     const config = this.ctx.storage.kv.get<KeyConfig>(CONFIG) ?? null;
     const limits = config ? limitsOfKey(config, request.limits) : request.limits;
@@ -105,7 +118,7 @@ export class Meter extends DurableObject<Env> {
     if (!valid) {
       result = { ok: false, refusal: { refused: config === null ? "unconfigured" : "unauthorized" } };
     } else {
-      const granted = grant(state, request.leaseId, request.need, limits, now, request.solo === true);
+      const granted = grant(state, request.leaseId, request.need, request.least, limits, now, request.solo === true);
       state = granted.state;
       const key = config ? { scopes: config.scopes, models: config.models, userId: config.userId } : null;
       result = "refusal" in granted ? { ok: false, refusal: granted.refusal } : { ok: true, lease: granted.lease, key };
@@ -121,7 +134,13 @@ export class Meter extends DurableObject<Env> {
     this.#remember(subject);
     const config = this.ctx.storage.kv.get<KeyConfig>(CONFIG) ?? null;
     const limits = config ? limitsOfKey(config, fallback) : fallback;
-    const applied = this.#applyAll(this.#state(now), reports, limits, now);
+    const valid = reports.filter(isValidReport);
+    if (valid.length < reports.length) {
+      console.log(
+        JSON.stringify({ level: "error", msg: "meter report refused", reports: reports.length - valid.length }),
+      );
+    }
+    const applied = this.#applyAll(this.#state(now), valid, limits, now);
     this.#save(applied.state);
     await this.#afterReports(applied, limits, now);
   }
@@ -140,25 +159,40 @@ export class Meter extends DurableObject<Env> {
     const state = this.ctx.storage.kv.get<MeterState>(STATE);
     if (!subject || !state || dirty.length === 0) return;
     const statements = dirty.flatMap((key) => {
-      const totals = state.usage[key];
-      const [day, model] = key.split("|") as [string, string];
-      if (!totals) return [];
+      if (!Object.hasOwn(state.usage, key)) return [];
+      const totals = totalsOf(state.usage, key);
+      const bar = key.indexOf("|");
+      const [day, model] = [key.slice(0, bar), key.slice(bar + 1)];
       return [
         this.env.DB.prepare(
-          `INSERT INTO usage_daily (day, subject, model, requests, prompt_tokens, completion_tokens, cost_micros)
-          VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (day, subject, model) DO UPDATE SET requests = excluded.requests,
-          prompt_tokens = excluded.prompt_tokens, completion_tokens = excluded.completion_tokens,
-          cost_micros = excluded.cost_micros`,
-        ).bind(day, subject, model, totals.requests, totals.promptTokens, totals.completionTokens, totals.micros),
+          `INSERT INTO usage_daily (day, subject, model, requests, prompt_tokens, completion_tokens, cost_micros,
+            unpriced_requests, estimated_requests)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (day, subject, model) DO UPDATE SET
+          requests = excluded.requests, prompt_tokens = excluded.prompt_tokens,
+          completion_tokens = excluded.completion_tokens, cost_micros = excluded.cost_micros,
+          unpriced_requests = excluded.unpriced_requests, estimated_requests = excluded.estimated_requests`,
+        ).bind(
+          day,
+          subject,
+          model,
+          totals.requests,
+          totals.promptTokens,
+          totals.completionTokens,
+          totals.micros,
+          totals.unpriced,
+          totals.estimated,
+        ),
       ];
     });
     await this.env.DB.batch(statements);
     // Only what was written is clean: a report that arrived meanwhile keeps its key dirty.
-    const still = (this.ctx.storage.kv.get<string[]>(DIRTY) ?? []).filter((key) => {
-      const written = state.usage[key];
-      const now = this.ctx.storage.kv.get<MeterState>(STATE)?.usage[key];
-      return written === undefined || now === undefined || now.requests !== written.requests;
-    });
+    const latest = this.ctx.storage.kv.get<MeterState>(STATE)?.usage ?? {};
+    const still = (this.ctx.storage.kv.get<string[]>(DIRTY) ?? []).filter(
+      (key) =>
+        !Object.hasOwn(state.usage, key) ||
+        !Object.hasOwn(latest, key) ||
+        totalsOf(latest, key).requests !== totalsOf(state.usage, key).requests,
+    );
     this.ctx.storage.kv.put(DIRTY, still);
     this.#forgetOldDays(still);
     this.#alarmSet = still.length > 0;

@@ -10,7 +10,20 @@ const none = { tokens: 0, micros: 0 };
 function usageOn(day: string, promptTokens: number): LeaseReport {
   return {
     leaseId: "none",
-    settled: [{ reserved: none, used: { model: "gpt-4o-mini", promptTokens, completionTokens: 1, micros: 2 }, day }],
+    settled: [
+      {
+        reserved: none,
+        used: {
+          model: "gpt-4o-mini",
+          promptTokens,
+          completionTokens: 1,
+          micros: 2,
+          priced: true,
+          estimated: false,
+        },
+        day,
+      },
+    ],
     released: none,
     unusedSlots: 0,
   };

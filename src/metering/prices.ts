@@ -1,31 +1,49 @@
 import * as z from "zod";
-import type { Money } from "./state";
+import table from "./price-table.json";
 
-/** USD per million input and output tokens: the same number is micro-dollars per token. */
-export type Price = { input: number; output: number };
+/** USD per million tokens: the same number is micro-dollars per token. */
+export type Rates = { input: number; cachedInput: number; output: number };
+
+/** A model's price: its rates, and the higher rates some models charge for prompts above a size. */
+export type Price = Rates & { tiers: ReadonlyArray<Rates & { above: number }> };
 
 /**
- * OpenAI's list prices (USD per million tokens, standard tier) for current chat models. MODEL_PRICES adds to
- * and overrides this table; a dated snapshot (`gpt-4o-2024-08-06`) costs what its model name costs.
+ * The prices the relay knows, by exact model name. A Map, so that a caller's model name is only ever a key:
+ * `"toString"` or `"__proto__"` finds nothing, never a property of Object.prototype.
  */
-export const DEFAULT_PRICES: Record<string, Price> = {
-  "gpt-5": { input: 1.25, output: 10 },
-  "gpt-5-mini": { input: 0.25, output: 2 },
-  "gpt-5-nano": { input: 0.05, output: 0.4 },
-  "gpt-4.1": { input: 2, output: 8 },
-  "gpt-4.1-mini": { input: 0.4, output: 1.6 },
-  "gpt-4.1-nano": { input: 0.1, output: 0.4 },
-  "gpt-4o": { input: 2.5, output: 10 },
-  "gpt-4o-mini": { input: 0.15, output: 0.6 },
-  o3: { input: 2, output: 8 },
-  "o3-mini": { input: 1.1, output: 4.4 },
-  "o4-mini": { input: 1.1, output: 4.4 },
-  demo: { input: 0, output: 0 },
-};
+export type PriceBook = ReadonlyMap<string, Price>;
 
-const price = z.strictObject({ input: z.number().min(0).max(1_000_000), output: z.number().min(0).max(1_000_000) });
+type TableRates = { input: number; cached_input: number; output: number };
+type TableEntry = TableRates & { tiers?: Array<TableRates & { above: number }> };
 
-/** MODEL_PRICES: a JSON object of model → `{input, output}`, merged over the defaults. */
+const rates = ({ input, cached_input, output }: TableRates): Rates => ({ input, cachedInput: cached_input, output });
+
+function bookOf(models: Record<string, TableEntry>): PriceBook {
+  return new Map(
+    Object.entries(models).map(([name, entry]) => [
+      name,
+      { ...rates(entry), tiers: (entry.tiers ?? []).map((tier) => ({ ...rates(tier), above: tier.above })) },
+    ]),
+  );
+}
+
+/** Where the built-in prices come from (src/metering/price-table.json, `npm run prices`). */
+export const PRICE_SOURCE: string = table.source;
+
+/** The built-in prices of the default upstream, OpenAI, from the maintained data package. */
+export const PACKAGE_PRICES: PriceBook = bookOf(table.providers.openai as Record<string, TableEntry>);
+
+const usdPerMillion = z.number().finite().min(0).max(1_000_000);
+const ownPrice = z.strictObject({
+  input: usdPerMillion,
+  output: usdPerMillion,
+  cached_input: usdPerMillion.optional(),
+});
+
+/**
+ * MODEL_PRICES: a JSON object of model → `{input, output, cached_input?}` (USD per million tokens; cached input
+ * costs what input costs unless given), laid over the built-in prices.
+ */
 export const modelPrices = z.preprocess(
   (value) => {
     if (typeof value !== "string" || value.trim() === "") return {};
@@ -35,24 +53,51 @@ export const modelPrices = z.preprocess(
       return value;
     }
   },
-  z.record(z.string().min(1).max(256), price).transform((prices) => ({ ...DEFAULT_PRICES, ...prices })),
+  z.record(z.string().min(1).max(256), ownPrice).transform((own): PriceBook => {
+    const book = new Map(PACKAGE_PRICES);
+    for (const [name, price] of Object.entries(own)) {
+      book.set(name, {
+        input: price.input,
+        cachedInput: price.cached_input ?? price.input,
+        output: price.output,
+        tiers: [],
+      });
+    }
+    return book;
+  }),
 );
 
-/** The price of a model: its own entry, else the longest model name it starts with; undefined if none. */
-export function priceOf(prices: Record<string, Price>, model: string): Price | undefined {
-  const own = prices[model];
+/** A dated snapshot of a model: `gpt-4o-2024-08-06` is a snapshot of `gpt-4o`. */
+const SNAPSHOT = /^(.+)-\d{4}-\d{2}-\d{2}$/;
+
+/** The price of a model: its own entry, else (a dated snapshot) its model's; undefined when it has none. */
+export function priceOf(book: PriceBook, model: string): Price | undefined {
+  const own = book.get(model);
   if (own) return own;
-  let best: string | undefined;
-  for (const name of Object.keys(prices)) {
-    if (model.startsWith(`${name}-`) && (best === undefined || name.length > best.length)) best = name;
-  }
-  return best === undefined ? undefined : prices[best];
+  const base = SNAPSHOT.exec(model)?.[1];
+  return base === undefined ? undefined : book.get(base);
 }
 
-/** Integer micro-dollars for a number of input and output tokens, rounded up. */
-export function costMicros(price: Price | undefined, promptTokens: number, completionTokens: number): number {
-  if (!price) return 0;
-  return Math.ceil(promptTokens * price.input + completionTokens * price.output);
+/** The rates that apply to a prompt of `promptTokens`: a tier's once the prompt is larger than its `above`. */
+export function ratesAt(price: Price, promptTokens: number): Rates {
+  let current: Rates = price;
+  for (const tier of price.tiers) if (promptTokens > tier.above) current = tier;
+  return current;
+}
+
+/** Token counts of one answer, as the upstream reports them (cached tokens are part of the prompt's). */
+export type TokenCounts = { promptTokens: number; cachedTokens: number; completionTokens: number };
+
+/**
+ * Integer micro-dollars of an answer, rounded up: cached prompt tokens at the cached rate, the rest of the
+ * prompt at the input rate, completion tokens (reasoning included) at the output rate.
+ */
+export function costMicros(price: Price, counts: TokenCounts): number {
+  const rate = ratesAt(price, counts.promptTokens);
+  const cached = Math.min(counts.cachedTokens, counts.promptTokens);
+  return Math.ceil(
+    (counts.promptTokens - cached) * rate.input + cached * rate.cachedInput + counts.completionTokens * rate.output,
+  );
 }
 
 /** A chat request's parts that count as input, for the estimate. */
@@ -77,12 +122,4 @@ export function promptEstimate(request: PromptParts): number {
   const json = JSON.stringify(input);
   const images = (json.match(/"type":"image_url"/g) ?? []).length;
   return new TextEncoder().encode(json).length + images * IMAGE_TOKENS;
-}
-
-/** The worst case a request can cost: its prompt estimate plus every output token it may generate. */
-export function reservation(promptTokens: number, maxOutputTokens: number, modelPrice: Price | undefined): Money {
-  return {
-    tokens: promptTokens + maxOutputTokens,
-    micros: costMicros(modelPrice, promptTokens, maxOutputTokens),
-  };
 }

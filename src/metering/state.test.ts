@@ -1,5 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { applyReport, emptyState, grant, type Lease, type Limits, type MeterState, periodEnd } from "./state";
+import {
+  applyReport,
+  emptyState,
+  grant,
+  isValidReport,
+  type Lease,
+  type LeaseReport,
+  type Limits,
+  type MeterState,
+  type Money,
+  periodEnd,
+} from "./state";
 
 const NOW = Date.parse("2026-11-30T23:59:50.000Z");
 const limits = (budget: Limits["budget"] = {}, perMinute = 600): Limits => ({ perMinute, budget, queueMs: 0 });
@@ -9,10 +20,16 @@ const used = (prompt: number, completion: number, micros = 0) => ({
   promptTokens: prompt,
   completionTokens: completion,
   micros,
+  priced: true,
+  estimated: false,
 });
 
+/** A grant for a request that is worth sending only whole (`least` is its `need`). */
+const grantWhole = (state: MeterState, id: string, n: Money, l: Limits, now = NOW, solo = false) =>
+  grant(state, id, n, n, l, now, solo);
+
 function granted(state: MeterState, id: string, n: ReturnType<typeof need>, l: Limits, now = NOW) {
-  const result = grant(state, id, n, l, now);
+  const result = grantWhole(state, id, n, l, now);
   if (!("lease" in result)) throw new Error(`refused: ${JSON.stringify(result.refusal)}`);
   return result as { state: MeterState; lease: Lease };
 }
@@ -34,7 +51,7 @@ describe("grant: the budget is never over-spent", () => {
             budget,
             NOW,
           ).state;
-        const result = grant(state, `l${i}`, need(100), budget, NOW);
+        const result = grantWhole(state, `l${i}`, need(100), budget, NOW);
         state = result.state;
         if ("refusal" in result) {
           expect(result.refusal).toEqual({
@@ -65,7 +82,7 @@ describe("grant: the budget is never over-spent", () => {
   });
 
   it("gives a solo lease exactly one request: its need and one slot", () => {
-    const solo = grant(emptyState(NOW), "s", need(10, 5), limits({ tokens: 1000, micros: 400 }, 6000), NOW, true);
+    const solo = grantWhole(emptyState(NOW), "s", need(10, 5), limits({ tokens: 1000, micros: 400 }, 6000), NOW, true);
     if (!("lease" in solo)) throw new Error("refused");
     expect(solo.lease).toMatchObject({ slots: 1, money: { tokens: 10, micros: 5 } });
     expect(solo.state.reserved).toEqual({ tokens: 10, micros: 5 });
@@ -76,17 +93,62 @@ describe("grant: the budget is never over-spent", () => {
   it("counts a budget of either kind and leaves the other unlimited", () => {
     const lease = granted(emptyState(NOW), "a", need(10, 5), limits({ micros: 50 })).lease;
     expect(lease.money).toEqual({ tokens: null, micros: 10 });
-    const refused = grant(emptyState(NOW), "b", need(10, 51), limits({ micros: 50 }), NOW);
+    const refused = grantWhole(emptyState(NOW), "b", need(10, 51), limits({ micros: 50 }), NOW);
     expect("refusal" in refused && refused.refusal.refused).toBe("budget_exceeded");
   });
 
   it("starts a new month with the whole budget (UTC)", () => {
     const full = granted(emptyState(NOW), "a", need(1000), limits({ tokens: 1000 })).state;
-    expect("refusal" in grant(full, "b", need(1), limits({ tokens: 1000 }), NOW)).toBe(true);
+    expect("refusal" in grantWhole(full, "b", need(1), limits({ tokens: 1000 }), NOW)).toBe(true);
     const december = Date.parse("2026-12-01T00:00:00.000Z");
     const next = granted(full, "c", need(1), limits({ tokens: 1000 }), december);
     expect(next.state.period).toBe("2026-12");
     expect(periodEnd(december)).toBe(Date.parse("2027-01-01T00:00:00.000Z"));
+  });
+});
+
+describe("grant: a request the budget can pay for only in part runs cut down", () => {
+  it("gives a request that fits only cut down a solo lease of what is left", () => {
+    const budget = limits({ tokens: 1000, micros: 500 });
+    const spent = granted(emptyState(NOW), "a", need(900, 100), budget).state;
+    const result = grant(spent, "b", need(400, 50), need(80, 10), budget, NOW);
+    if (!("lease" in result)) throw new Error("refused");
+    // 100 tokens are left: less than the 400 it wants, more than the 80 it is worth sending for.
+    expect(result.lease).toMatchObject({ slots: 1, money: { tokens: 100, micros: 50 } });
+    expect(result.state.reserved).toEqual({ tokens: 1000, micros: 150 });
+  });
+
+  it("refuses only when what is left cannot cover the prompt and the shortest answer", () => {
+    const budget = limits({ tokens: 1000 });
+    const spent = granted(emptyState(NOW), "a", need(921), budget).state;
+    const refused = grant(spent, "b", need(200), need(80), budget, NOW);
+    expect("refusal" in refused && refused.refusal.refused).toBe("budget_exceeded");
+    expect("lease" in grant(spent, "c", need(200), need(79), budget, NOW)).toBe(true);
+  });
+});
+
+describe("isValidReport: nothing but counts reaches a Meter", () => {
+  const good: LeaseReport = {
+    leaseId: "lease-1",
+    settled: [{ reserved: need(10), used: used(3, 4, 5), day: "2026-11-30" }],
+    released: need(6),
+    unusedSlots: 2,
+  };
+
+  it("accepts counts, days and model names", () => {
+    expect(isValidReport(good)).toBe(true);
+  });
+
+  it.each([
+    ["a NaN cost", { ...good, settled: [{ ...good.settled[0], used: { ...used(3, 4), micros: Number.NaN } }] }],
+    ["a negative token count", { ...good, settled: [{ ...good.settled[0], used: used(-1, 4) }] }],
+    ["a fraction of a micro-dollar", { ...good, released: { tokens: 1, micros: 0.5 } }],
+    ["Infinity", { ...good, unusedSlots: Number.POSITIVE_INFINITY }],
+    ["a model that is not a string", { ...good, settled: [{ ...good.settled[0], used: { ...used(1, 1), model: 7 } }] }],
+    ["a day that is not a day", { ...good, settled: [{ ...good.settled[0], day: "toString" }] }],
+    ["a reservation that is not money", { ...good, settled: [{ ...good.settled[0], reserved: "10" }] }],
+  ])("refuses %s", (_, report) => {
+    expect(isValidReport(report as LeaseReport)).toBe(false);
   });
 });
 
@@ -97,7 +159,7 @@ describe("grant: the rate", () => {
     expect(first.lease.slots).toBe(2);
     state = first.state;
     for (let i = 0; i < 59; i++) state = granted(state, `l${i}`, need(1), limits({}, 120)).state;
-    const refused = grant(state, "z", need(1), limits({}, 120), NOW);
+    const refused = grantWhole(state, "z", need(1), limits({}, 120), NOW);
     expect("refusal" in refused && refused.refusal).toEqual({
       refused: "rate_limited",
       retryAfterMs: 500,
@@ -107,10 +169,10 @@ describe("grant: the rate", () => {
 
   it("checks the budget before the rate: a refusal for money takes no slot", () => {
     const state = emptyState(NOW);
-    const refused = grant(state, "a", need(2), limits({ tokens: 1 }, 1), NOW);
+    const refused = grantWhole(state, "a", need(2), limits({ tokens: 1 }, 1), NOW);
     expect("refusal" in refused).toBe(true);
     expect(refused.state.tat).toBe(state.tat);
-    expect("lease" in grant(refused.state, "b", need(1), limits({ tokens: 1 }, 1), NOW)).toBe(true);
+    expect("lease" in grantWhole(refused.state, "b", need(1), limits({ tokens: 1 }, 1), NOW)).toBe(true);
   });
 
   it("queues a request over the limit by less than queueMs: one slot, told to wait", () => {
@@ -118,7 +180,7 @@ describe("grant: the rate", () => {
     const first = granted(emptyState(NOW), "a", need(1), queued);
     const second = granted(first.state, "b", need(1), queued);
     expect(second.lease).toMatchObject({ slots: 1, waitMs: 60_000 });
-    expect("refusal" in grant(second.state, "c", need(1), queued, NOW)).toBe(true);
+    expect("refusal" in grantWhole(second.state, "c", need(1), queued, NOW)).toBe(true);
   });
 });
 
@@ -141,7 +203,14 @@ describe("applyReport", () => {
     expect(after.reserved).toEqual({ tokens: 0, micros: 0 });
     expect(after.leases).toEqual({});
     expect(after.usage).toEqual({
-      "2026-11-30|gpt-4o-mini": { requests: 1, promptTokens: 20, completionTokens: 30, micros: 0 },
+      "2026-11-30|gpt-4o-mini": {
+        requests: 1,
+        promptTokens: 20,
+        completionTokens: 30,
+        micros: 0,
+        unpriced: 0,
+        estimated: 0,
+      },
     });
   });
 
@@ -202,6 +271,29 @@ describe("applyReport", () => {
       sent.push(applied.alerts);
     }
     expect(sent).toEqual([[], [50], [80], [], [100]]);
+  });
+
+  it("counts unpriced and estimated requests apart, and never adds an unpriced request's cost", () => {
+    const budget = limits({});
+    const report: LeaseReport = {
+      leaseId: "none",
+      settled: [
+        { reserved: need(0), used: { ...used(10, 5, 7), priced: false }, day: "2026-11-30" },
+        { reserved: need(0), used: { ...used(10, 5, 9), estimated: true }, day: "2026-11-30" },
+      ],
+      released: need(0),
+      unusedSlots: 0,
+    };
+    const after = applyReport(emptyState(NOW), report, budget, NOW).state;
+    expect(after.usage["2026-11-30|gpt-4o-mini"]).toEqual({
+      requests: 2,
+      promptTokens: 20,
+      completionTokens: 10,
+      micros: 9,
+      unpriced: 1,
+      estimated: 1,
+    });
+    expect(after.committed).toEqual({ tokens: 30, micros: 9 });
   });
 
   it("counts a report of last month's lease in usage, not in this month's budget", () => {

@@ -25,11 +25,28 @@ export const LEASE_MS = 1000;
 /** The budget thresholds, in percent, that send an alert once per subject and month. */
 export const ALERT_THRESHOLDS = [50, 80, 100] as const;
 
-/** What one request used, as the upstream reported it (or its reservation, when no report came). */
-export type Usage = { model: string; promptTokens: number; completionTokens: number; micros: number };
+/**
+ * What one request used: as the upstream reported it, or `estimated` from what it streamed when no report came.
+ * `priced` is false for a model the relay has no price for (`micros` is 0 then, and means nothing).
+ */
+export type Usage = {
+  model: string;
+  promptTokens: number;
+  completionTokens: number;
+  micros: number;
+  priced: boolean;
+  estimated: boolean;
+};
 
-/** Usage totals of one UTC day and model. */
-export type UsageTotals = { requests: number; promptTokens: number; completionTokens: number; micros: number };
+/** Usage totals of one UTC day and model; `unpriced` and `estimated` count requests of those kinds. */
+export type UsageTotals = {
+  requests: number;
+  promptTokens: number;
+  completionTokens: number;
+  micros: number;
+  unpriced: number;
+  estimated: number;
+};
 
 export type MeterState = {
   /** GCRA's theoretical arrival time. */
@@ -115,23 +132,28 @@ function share(left: number, need: number): number {
 }
 
 /**
- * Grants a lease for a request that needs `need` (its worst case) and one request slot, or refuses: the
- * budget is checked first (a refusal takes no slot), then the rate. A lease takes up to the expected
- * requests of LEASE_MS as slots; unused slots and money come back with the report. A `solo` lease holds
- * exactly one request: what an isolate asks for while its own larger lease is still on the way, so that
- * requests arriving together do not each hold a second's worth.
+ * Grants a lease for a request whose worst case is `need` and that is worth sending for no less than `least`
+ * (its prompt and the shortest answer), or refuses: the budget is checked first (a refusal takes no slot),
+ * then the rate. When what is left covers `need`, the lease takes about a quarter of it in whole requests and
+ * up to the expected requests of LEASE_MS as slots; when it covers only `least`, a solo lease holds what is
+ * left (the request's output cap is lowered to it); below `least` the request is refused. Unused slots and
+ * money come back with the report. A `solo` lease holds exactly one request: what an isolate asks for while
+ * its own larger lease is still on the way, so that requests arriving together do not each hold a second's
+ * worth.
  */
 export function grant(
   state: MeterState,
   id: string,
   need: Money,
+  least: Money,
   limits: Limits,
   now: number,
   solo = false,
 ): { state: MeterState; lease: Lease } | { state: MeterState; refusal: Refusal } {
   const current = rolled(state, now);
   const left = available(current, limits.budget);
-  if (need.tokens > left.tokens || need.micros > left.micros) {
+  const covers = (money: Money) => money.tokens <= left.tokens && money.micros <= left.micros;
+  if (!covers(least)) {
     return { state: current, refusal: { refused: "budget_exceeded", resetAt: periodEnd(now) } };
   }
   const decision = gcra(current.tat, now, limits.perMinute, 60_000, limits.queueMs);
@@ -141,13 +163,19 @@ export function grant(
       refusal: { refused: "rate_limited", retryAfterMs: decision.retryAfterMs, perMinute: limits.perMinute },
     };
   }
+  // A request that only fits cut down gets what is left, alone.
+  const alone = solo || !covers(need);
   // A queued request waits for its own slot; it takes no more.
-  const wanted = decision.waitMs > 0 || solo ? 1 : Math.max(1, Math.ceil((limits.perMinute * LEASE_MS) / 60_000));
+  const wanted = decision.waitMs > 0 || alone ? 1 : Math.max(1, Math.ceil((limits.perMinute * LEASE_MS) / 60_000));
   const slots = Math.min(1 + decision.remaining, wanted, 1000);
   const interval = 60_000 / limits.perMinute;
   const tat = decision.tat + (slots - 1) * interval;
-  const tokens = limits.budget.tokens === undefined ? null : solo ? need.tokens : share(left.tokens, need.tokens);
-  const micros = limits.budget.micros === undefined ? null : solo ? need.micros : share(left.micros, need.micros);
+  const portion = (kind: keyof Money) => {
+    if (limits.budget[kind] === undefined) return null;
+    return alone ? Math.min(need[kind], left[kind]) : share(left[kind], need[kind]);
+  };
+  const tokens = portion("tokens");
+  const micros = portion("micros");
   const open = { tokens: tokens ?? 0, micros: micros ?? 0 };
   const next: MeterState = {
     ...current,
@@ -169,7 +197,10 @@ export function grant(
 /** What an isolate reports about a lease: requests that finished, and what it gives back. */
 export type LeaseReport = {
   leaseId: string;
-  /** Finished requests: what each reserved, and what it used (on `day`, UTC `YYYY-MM-DD`). */
+  /**
+   * Finished requests: what each took of the lease's money (its reservation, or what it used where the
+   * isolate gave the rest back to the lease at once), and what it used (on `day`, UTC `YYYY-MM-DD`).
+   */
   settled: Array<{ reserved: Money; used: Usage; day: string }>;
   /** Money never reserved by a request, and slots never used: given back. */
   released: Money;
@@ -188,7 +219,7 @@ export function applyReport(
   now: number,
 ): { state: MeterState; alerts: number[] } {
   const current = rolled(state, now);
-  const lease = current.leases[report.leaseId];
+  const lease = Object.hasOwn(current.leases, report.leaseId) ? current.leases[report.leaseId] : undefined;
   const reserved = report.settled.reduce(
     (sum, item) => ({ tokens: sum.tokens + item.reserved.tokens, micros: sum.micros + item.reserved.micros }),
     report.released,
@@ -196,19 +227,21 @@ export function applyReport(
   const used = report.settled.reduce(
     (sum, item) => ({
       tokens: sum.tokens + item.used.promptTokens + item.used.completionTokens,
-      micros: sum.micros + item.used.micros,
+      micros: sum.micros + (item.used.priced ? item.used.micros : 0),
     }),
     { tokens: 0, micros: 0 },
   );
   const usage = { ...current.usage };
   for (const { used: u, day } of report.settled) {
     const key = `${day}|${u.model}`;
-    const before = usage[key] ?? { requests: 0, promptTokens: 0, completionTokens: 0, micros: 0 };
+    const before = totalsOf(usage, key);
     usage[key] = {
       requests: before.requests + 1,
       promptTokens: before.promptTokens + u.promptTokens,
       completionTokens: before.completionTokens + u.completionTokens,
-      micros: before.micros + u.micros,
+      micros: before.micros + (u.priced ? u.micros : 0),
+      unpriced: before.unpriced + (u.priced ? 0 : 1),
+      estimated: before.estimated + (u.estimated ? 1 : 0),
     };
   }
   let next: MeterState = { ...current, usage };
@@ -239,6 +272,19 @@ export function applyReport(
   return { state: next, alerts: crossed };
 }
 
+/** The totals of a `day|model` key; zero when there are none (and for totals stored before a field existed). */
+export function totalsOf(usage: Record<string, UsageTotals>, key: string): UsageTotals {
+  const totals = Object.hasOwn(usage, key) ? usage[key] : undefined;
+  return {
+    requests: totals?.requests ?? 0,
+    promptTokens: totals?.promptTokens ?? 0,
+    completionTokens: totals?.completionTokens ?? 0,
+    micros: totals?.micros ?? 0,
+    unpriced: totals?.unpriced ?? 0,
+    estimated: totals?.estimated ?? 0,
+  };
+}
+
 /** The larger share of its budgets the subject has committed this month, in percent (0 without a budget). */
 export function percentUsed(state: MeterState, budget: Budget): number {
   const parts = [
@@ -246,4 +292,52 @@ export function percentUsed(state: MeterState, budget: Budget): number {
     budget.micros ? (state.committed.micros / budget.micros) * 100 : 0,
   ];
   return Math.max(...parts);
+}
+
+/** A finite, non-negative safe integer: the only kind of number a Meter stores. */
+export function isCount(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
+}
+
+/** Money whose parts are both counts. */
+export function isMoney(value: unknown): value is Money {
+  if (typeof value !== "object" || value === null) return false;
+  const { tokens, micros } = value as Partial<Money>;
+  return isCount(tokens) && isCount(micros);
+}
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+function isUsage(value: unknown): value is Usage {
+  if (typeof value !== "object" || value === null) return false;
+  const usage = value as Partial<Usage>;
+  return (
+    typeof usage.model === "string" &&
+    usage.model.length > 0 &&
+    usage.model.length <= 256 &&
+    isCount(usage.promptTokens) &&
+    isCount(usage.completionTokens) &&
+    isCount(usage.micros) &&
+    typeof usage.priced === "boolean" &&
+    typeof usage.estimated === "boolean"
+  );
+}
+
+/**
+ * Whether a report holds only what a Meter may store: counts, days and model names. Checked before anything
+ * of it is applied, so that no NaN, negative or fractional number ever reaches a Meter's state.
+ */
+export function isValidReport(report: LeaseReport): boolean {
+  return (
+    typeof report === "object" &&
+    report !== null &&
+    typeof report.leaseId === "string" &&
+    report.leaseId.length <= 64 &&
+    Array.isArray(report.settled) &&
+    report.settled.every(
+      (item) => isMoney(item?.reserved) && isUsage(item.used) && typeof item.day === "string" && DAY.test(item.day),
+    ) &&
+    isMoney(report.released) &&
+    isCount(report.unusedSlots)
+  );
 }

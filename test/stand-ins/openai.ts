@@ -7,6 +7,14 @@ import { json, listenOnLoopback, parseRecorded, readBody } from "./http.ts";
  * Each test picks its own scenario through the base URL it gives the relay, so tests running at once never
  * share state: `http://127.0.0.1:PORT/s/<id>/<behaviour>/v1`. Behaviours:
  *   ok              a chat.completion whose content reports the max_tokens it received (usage: 1 + 1 tokens)
+ *   gen-<k>[-<c>]   like a real model: each of the `n` choices generates k tokens ("tok1 tok2 …"), cut at the
+ *                   output cap it received (`max_completion_tokens`, else `max_tokens`) with finish_reason
+ *                   "length"; usage counts the prompt (a token per 4 characters of the messages' content, plus
+ *                   3 per message and 3 to prime the answer, as OpenAI's guide counts), c of it cached
+ *                   (`prompt_tokens_details.cached_tokens`), and the tokens generated; whole or streamed
+ *   gencrlf-<k>     like gen, its stream's lines ending in CRLF (legal SSE, as some servers send)
+ *   rawusage-<hex>  like `ok`, its `usage` the raw JSON text <hex> decodes to (numbers JSON.stringify cannot
+ *                   write, such as 1e400)
  *   usage-<p>-<c>   like `ok`, reporting usage of p prompt and c completion tokens
  * Streams follow OpenAI: with `stream_options.include_usage`, every chunk carries `"usage":null` and a last
  * chunk with `"choices":[]` carries the usage (5 prompt tokens, one completion token per chunk).
@@ -82,12 +90,20 @@ async function behave(behaviour: string, record: RecordedRequest, req: IncomingM
   const usage = body.stream_options?.include_usage === true;
   const [kind, a, b] = behaviour.split("-");
   switch (kind) {
+    case "gen":
+    case "gencrlf":
+      return generate(res, record.body as GenRequest, Number(a ?? 5), Number(b ?? 0), kind === "gencrlf");
     case "chat":
       if (body.stream)
         return drip(res, record, body.model ?? "unknown", Number(a ?? 5), Number(b ?? 100), "done", usage);
       return json(res, 200, completion(body.model ?? "unknown", `max_tokens=${body.max_tokens ?? "none"}`));
     case "ok":
       return json(res, 200, completion(body.model ?? "unknown", `max_tokens=${body.max_tokens ?? "none"}`));
+    case "rawusage": {
+      const { usage: _, ...rest } = completion(body.model ?? "unknown", "metered");
+      res.writeHead(200, { "Content-Type": "application/json" });
+      return res.end(`${JSON.stringify(rest).slice(0, -1)},"usage":${Buffer.from(a ?? "", "hex").toString()}}`);
+    }
     case "usage":
       return json(res, 200, completion(body.model ?? "unknown", "metered", Number(a), Number(b)));
     case "drip":
@@ -179,4 +195,82 @@ async function drip(
   const totals = { prompt_tokens: 5, completion_tokens: count, total_tokens: 5 + count };
   const usageChunk = usage ? chunk([], { usage: totals }) : "";
   res.end(`${last}${usageChunk}data: [DONE]\n\n`);
+}
+
+type GenRequest = {
+  model?: string;
+  messages?: Array<{ content?: unknown }>;
+  n?: number;
+  max_tokens?: number;
+  max_completion_tokens?: number;
+  stream?: boolean;
+  stream_options?: { include_usage?: boolean };
+};
+
+/** A token per 4 characters of content, 3 per message and 3 for the answer's priming (OpenAI's rule of thumb). */
+function promptTokensOf(messages: GenRequest["messages"] = []): number {
+  const text = messages.map((m) => (typeof m.content === "string" ? m.content : JSON.stringify(m.content ?? "")));
+  return text.reduce((sum, content) => sum + Math.ceil(content.length / 4) + 3, 3);
+}
+
+/** The `gen` behaviour: n choices of up to `tokens` tokens each, honouring the output cap, whole or streamed. */
+async function generate(res: ServerResponse, body: GenRequest, tokens: number, cached: number, crlf: boolean) {
+  const model = body.model ?? "unknown";
+  const cap = body.max_completion_tokens ?? body.max_tokens ?? Number.POSITIVE_INFINITY;
+  const length = Math.min(tokens, cap);
+  const choices = body.n ?? 1;
+  const finish = length < tokens ? "length" : "stop";
+  const words = Array.from({ length }, (_, i) => `tok${i + 1}`);
+  const promptTokens = promptTokensOf(body.messages);
+  const usage = {
+    prompt_tokens: promptTokens,
+    completion_tokens: length * choices,
+    total_tokens: promptTokens + length * choices,
+    prompt_tokens_details: { cached_tokens: Math.min(cached, promptTokens), audio_tokens: 0 },
+    completion_tokens_details: {
+      reasoning_tokens: 0,
+      audio_tokens: 0,
+      accepted_prediction_tokens: 0,
+      rejected_prediction_tokens: 0,
+    },
+  };
+  if (!body.stream) {
+    return json(res, 200, {
+      id: "chatcmpl-stand-in",
+      object: "chat.completion",
+      created: CREATED,
+      model,
+      choices: Array.from({ length: choices }, (_, index) => ({
+        index,
+        message: { role: "assistant", content: words.join(" "), refusal: null, annotations: [] },
+        logprobs: null,
+        finish_reason: finish,
+      })),
+      usage,
+      service_tier: "default",
+      system_fingerprint: "fp_stand_in",
+    });
+  }
+  const end = crlf ? "\r\n" : "\n";
+  const withUsage = body.stream_options?.include_usage === true;
+  const chunk = (chunkChoices: unknown[], extra: Record<string, unknown> = {}) =>
+    `data: ${JSON.stringify({ id: "chatcmpl-stand-in", object: "chat.completion.chunk", created: CREATED, model, service_tier: "default", system_fingerprint: "fp_stand_in", choices: chunkChoices, ...(withUsage ? { usage: null } : {}), ...extra })}${end}${end}`;
+  res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-cache", Connection: "keep-alive" });
+  for (let index = 0; index < choices; index++) {
+    res.write(
+      chunk([{ index, delta: { role: "assistant", content: "", refusal: null }, logprobs: null, finish_reason: null }]),
+    );
+  }
+  for (let i = 0; i < length; i++) {
+    if (res.destroyed) return;
+    for (let index = 0; index < choices; index++) {
+      const content = i === 0 ? words[i] : ` ${words[i]}`;
+      res.write(chunk([{ index, delta: { content }, logprobs: null, finish_reason: null }]));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  for (let index = 0; index < choices; index++) {
+    res.write(chunk([{ index, delta: {}, logprobs: null, finish_reason: finish }]));
+  }
+  res.end(`${withUsage ? chunk([], { usage }) : ""}data: [DONE]${end}${end}`);
 }

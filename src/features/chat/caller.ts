@@ -3,7 +3,8 @@ import type { AppEnv } from "../../env";
 import { Forbidden } from "../../errors";
 import type { ChatCredential } from "../../lib/credential";
 import { type Admission, admit, type MeterAccess, MeterRefused } from "../../metering/client";
-import type { Limits, Money } from "../../metering/state";
+import type { Demand } from "../../metering/demand";
+import type { Limits } from "../../metering/state";
 import { admitRelayKey, meterRefusal } from "../keys/admit";
 import { readEntitlements } from "../ledger/read";
 import { ledgerOf } from "../ledger/routes";
@@ -33,9 +34,9 @@ async function admitted(run: () => Promise<Admission>, now: number): Promise<Adm
 }
 
 /** Admits a relay key's request (src/features/keys/admit.ts); the key must have the `chat` scope. */
-async function admitKey(c: Context<AppEnv>, secret: string, need: Money, limits: Limits): Promise<Caller> {
+async function admitKey(c: Context<AppEnv>, secret: string, demand: Demand, limits: Limits): Promise<Caller> {
   const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise);
-  const { subject, admission } = await admitRelayKey(c.env, waitUntil, secret, need, limits);
+  const { subject, admission } = await admitRelayKey(c.env, waitUntil, secret, demand, limits);
   if (!admission.key?.scopes.includes("chat")) {
     admission.release();
     throw new Forbidden("This relay key may not chat (scope chat)", "scope_not_allowed");
@@ -50,7 +51,7 @@ async function admitKey(c: Context<AppEnv>, secret: string, need: Money, limits:
 async function admitUser(
   c: Context<AppEnv>,
   token: string,
-  need: Money,
+  demand: Demand,
   limits: Limits,
   config: MeteringConfig,
 ): Promise<Caller> {
@@ -64,25 +65,25 @@ async function admitUser(
   const budget = tokens === undefined ? {} : { tokens };
   const subject = `user:${user.id}`;
   const admission = await admitted(
-    () => admit(subject, need, { ...limits, budget }, accessOf(c, subject)),
+    () => admit(subject, demand, { ...limits, budget }, accessOf(c, subject)),
     now.getTime(),
   );
   return { subject, admission };
 }
 
-/** Identifies and admits the caller of a chat request that needs `need` at most. */
+/** Identifies and admits the caller of a chat request with `demand`. */
 export async function admitCaller(
   c: Context<AppEnv>,
   credential: ChatCredential,
-  need: Money,
+  demand: Demand,
   config: MeteringConfig,
 ): Promise<Caller> {
   const limits: Limits = { perMinute: config.RATE_LIMIT_REQUESTS, budget: {}, queueMs: config.RATE_LIMIT_QUEUE_MS };
   switch (credential.kind) {
     case "key":
-      return admitKey(c, credential.secret, need, limits);
+      return admitKey(c, credential.secret, demand, limits);
     case "user":
-      return admitUser(c, credential.token, need, limits, config);
+      return admitUser(c, credential.token, demand, limits, config);
     case "relay-secret":
       return { subject: RELAY_SECRET_SUBJECT, admission: null };
   }

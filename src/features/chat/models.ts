@@ -32,7 +32,7 @@ export async function listModels(c: Context<AppEnv>): Promise<Response> {
   }
   if (credential.kind === "user") await userOfToken(c.env, credential.token, new Date());
   const allowed = config.ALLOWED_MODELS.length > 0 ? config.ALLOWED_MODELS : null;
-  const known = [...new Set([config.OPENAI_MODEL, ...Object.keys(metering.MODEL_PRICES)])];
+  const known = [...new Set([config.OPENAI_MODEL, ...metering.MODEL_PRICES.keys()])];
   const models = own ? own.filter((m) => allowed === null || allowed.includes(m)) : (allowed ?? known);
   return c.json({
     object: "list",

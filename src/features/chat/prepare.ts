@@ -1,31 +1,49 @@
 import { InvalidRequest } from "../../errors";
 import type { ChatConfig, ChatRequest } from "./schema";
 
+/** The field that carries a request's output cap upstream: the one the client used. */
+export type OutputCapField = "max_tokens" | "max_completion_tokens";
+
 /**
- * Applies the server's rules to a client's request: default model and temperature, the model allowlist,
- * and the token cap. MAX_TOKENS caps what one request may generate in all, so with `n` choices each gets at
- * most ⌊MAX_TOKENS / n⌋: a requested `max_tokens` or `max_completion_tokens` above that is lowered to it,
- * and without either, `max_tokens` is set to it (every OpenAI-compatible server understands it). More
- * choices than MAX_TOKENS is a 400.
+ * A request with the server's rules applied, and its output cap taken out: the cap goes upstream in exactly
+ * one field, `capField`, holding the value its admission reserved (`withOutputCap`).
  */
-export function prepareChatRequest(request: ChatRequest, config: ChatConfig): ChatRequest {
-  const prepared: ChatRequest = { ...request };
-  prepared.model = request.model ?? config.OPENAI_MODEL;
-  prepared.temperature = request.temperature ?? config.TEMPERATURE;
+export type PreparedChat = {
+  request: Omit<ChatRequest, OutputCapField> & { model: string };
+  /** The output tokens per choice the request asks for, within MAX_TOKENS. */
+  want: number;
+  choices: number;
+  capField: OutputCapField;
+};
 
-  if (config.ALLOWED_MODELS.length > 0 && !config.ALLOWED_MODELS.includes(prepared.model)) {
-    throw new InvalidRequest(`model: "${prepared.model}" is not in ALLOWED_MODELS`, "model_not_allowed");
+/**
+ * Applies the server's rules to a client's request: default model and temperature, the model allowlist, and
+ * the token cap. MAX_TOKENS caps what one request may generate in all, so with `n` choices each gets at most
+ * ⌊MAX_TOKENS / n⌋. A client may send `max_tokens`, `max_completion_tokens` or both; the smaller one is what
+ * it asked for (a server that reads either would honour it), and only one goes upstream:
+ * `max_completion_tokens` when the client sent it (OpenAI's current name), else `max_tokens` (which every
+ * OpenAI-compatible server understands). More choices than MAX_TOKENS is a 400.
+ */
+export function prepareChatRequest(request: ChatRequest, config: ChatConfig): PreparedChat {
+  const { max_tokens, max_completion_tokens, ...rest } = request;
+  const model = request.model ?? config.OPENAI_MODEL;
+  if (config.ALLOWED_MODELS.length > 0 && !config.ALLOWED_MODELS.includes(model)) {
+    throw new InvalidRequest(`model: "${model}" is not in ALLOWED_MODELS`, "model_not_allowed");
   }
-
   const choices = request.n ?? 1;
   if (choices > config.MAX_TOKENS) {
     throw new InvalidRequest(`n: at most ${config.MAX_TOKENS} choices fit in MAX_TOKENS`, "too_many_choices");
   }
-  const cap = Math.floor(config.MAX_TOKENS / choices);
-  const hasCompletionCap = request.max_completion_tokens != null;
-  if (hasCompletionCap) prepared.max_completion_tokens = Math.min(request.max_completion_tokens ?? cap, cap);
-  if (request.max_tokens != null || !hasCompletionCap) prepared.max_tokens = Math.min(request.max_tokens ?? cap, cap);
-  if (prepared.max_tokens == null) delete prepared.max_tokens;
-  if (prepared.max_completion_tokens == null) delete prepared.max_completion_tokens;
-  return prepared;
+  const asked = [max_tokens, max_completion_tokens].filter((cap): cap is number => cap != null);
+  return {
+    request: { ...rest, model, temperature: request.temperature ?? config.TEMPERATURE },
+    want: Math.min(Math.floor(config.MAX_TOKENS / choices), ...asked),
+    choices,
+    capField: max_completion_tokens != null ? "max_completion_tokens" : "max_tokens",
+  };
+}
+
+/** The request as it goes upstream: its one output cap set to `cap`. */
+export function withOutputCap(prepared: PreparedChat, cap: number): ChatRequest {
+  return { ...prepared.request, [prepared.capField]: cap };
 }

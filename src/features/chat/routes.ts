@@ -6,15 +6,16 @@ import { chatCredential } from "../../lib/credential";
 import { readJson } from "../../lib/request";
 import { type StreamEnd, watchStream } from "../../lib/watch-stream";
 import { recordUsage } from "../../metering/client";
-import { priceOf, promptEstimate, reservation } from "../../metering/prices";
+import { demandOf } from "../../metering/demand";
+import { priceOf, promptEstimate } from "../../metering/prices";
 import type { Usage } from "../../metering/state";
 import { mount, type RouteSpec } from "../../middleware/guard";
 import { MAX_UPSTREAM_BODY_BYTES, postChatCompletion } from "../../upstream/openai";
 import { admitCaller, type Caller, relaySecretAccess } from "./caller";
 import { listModels } from "./models";
-import { prepareChatRequest } from "./prepare";
+import { prepareChatRequest, withOutputCap } from "./prepare";
 import { chatConfig, chatRequest, type MeteringConfig, meteringConfig } from "./schema";
-import { usageOf, usageOfBody, usageStream } from "./usage";
+import { estimatedUsage, type Produced, usageOf, usageOfBody, usageStream } from "./usage";
 
 const chatRoute = (path: string): RouteSpec => ({
   method: "POST",
@@ -48,14 +49,13 @@ for (const spec of [chatRoutes.chat, chatRoutes.chatCompletions]) {
   mount(chat, spec, async (c) => {
     const config = readConfig(c.env, chatConfig);
     const metering = readConfig(c.env, meteringConfig);
-    const request = prepareChatRequest(await readJson(c.req.raw, chatRequest), config);
-    const model = request.model as string;
+    const prepared = prepareChatRequest(await readJson(c.req.raw, chatRequest), config);
+    const { model } = prepared.request;
     const price = priceOf(metering.MODEL_PRICES, model);
-    const promptTokens = promptEstimate(request);
-    const maxOutput = (request.max_completion_tokens ?? request.max_tokens ?? config.MAX_TOKENS) * (request.n ?? 1);
-    const need = reservation(promptTokens, maxOutput, price);
+    const promptTokens = promptEstimate(prepared.request);
+    const demand = demandOf(promptTokens, price, prepared.choices, prepared.want);
     const credential = chatCredential(c.req.raw.headers, metering.CHAT_USER_JWT);
-    const caller = await admitCaller(c, credential, need, metering);
+    const caller = await admitCaller(c, credential, demand, metering);
     const { admission } = caller;
     if (admission?.key?.models && !admission.key.models.includes(model)) {
       admission.release();
@@ -71,11 +71,14 @@ for (const spec of [chatRoutes.chat, chatRoutes.chatCompletions]) {
     if (admission && admission.waitMs > 0) await new Promise((resolve) => setTimeout(resolve, admission.waitMs));
 
     const log = c.get("log");
-    log.set({ model, stream: request.stream === true, caller: credential.kind });
+    log.set({ model, stream: prepared.request.stream === true, caller: credential.kind });
     const record = usageRecorder(c, caller, metering);
-    const none: Usage = { model, promptTokens: 0, completionTokens: 0, micros: 0 };
-    // A request whose usage never arrives is charged its reservation.
-    const reserved: Usage = { model, promptTokens, completionTokens: maxOutput, micros: need.micros };
+    // The one output cap that goes upstream: what the admission reserved (lowered where the budget is short).
+    const cap = admission?.cap ?? prepared.want;
+    const request = withOutputCap(prepared, cap);
+    const estimate = (produced: Produced) =>
+      estimatedUsage(model, price, promptTokens, produced, cap * prepared.choices);
+    const nothing = estimate({ bytes: 0, pieces: 0 });
     const clientAsked = request.stream_options?.include_usage === true;
     // The relay always asks for usage on a stream; what the client did not ask for is removed again.
     const sent = request.stream
@@ -93,21 +96,25 @@ for (const spec of [chatRoutes.chat, chatRoutes.chatCompletions]) {
       );
     } catch (error) {
       // Nothing reached the model, or nothing came back to bill: the request is counted, its tokens are not.
-      record(none);
+      record({ ...nothing, promptTokens: 0, estimated: false });
       throw error;
     }
     log.set({ upstream_status: upstream.status });
     if (upstream.kind === "whole") {
-      record(upstream.status < 300 ? (usageOfBody(upstream.body, model, price) ?? reserved) : none);
+      const used = upstream.status < 300 ? (usageOfBody(upstream.body, model, price, estimate) ?? nothing) : undefined;
+      record(used ?? { ...nothing, promptTokens: 0, estimated: false });
       return new Response(upstream.body, { status: upstream.status, headers: upstream.headers });
     }
-    // OPENAI_TIMEOUT_MS bounds the wait for the headers and, here, every silence between two chunks.
+    // OPENAI_TIMEOUT_MS bounds the wait for the headers and, here, every silence between two chunks. A stream
+    // that ends without the usage the relay asked for (the client left, the upstream broke off) is charged
+    // what it produced, estimated; a client that leaves cancels the upstream request at once.
+    const produced: Produced = { bytes: 0, pieces: 0 };
     let reported: Usage | undefined;
     let recorded = false;
     const recordOnce = () => {
       if (recorded) return;
       recorded = true;
-      record(reported ?? reserved);
+      record(reported ?? estimate(produced));
     };
     const body = watchStream(upstream.body, config.OPENAI_TIMEOUT_MS, MAX_UPSTREAM_BODY_BYTES, (end) => {
       reportEnd(end);
@@ -118,6 +125,7 @@ for (const spec of [chatRoutes.chat, chatRoutes.chatCompletions]) {
     }).pipeThrough(
       usageStream(
         clientAsked,
+        produced,
         (usage) => {
           reported = usageOf(usage, model, price);
         },

@@ -1,6 +1,7 @@
-import { BudgetExceeded, RateLimited, Unauthorized } from "../../errors";
+import { BudgetExceeded, InternalError, RateLimited, Unauthorized } from "../../errors";
 import { type Admission, admit, type MeterAccess, MeterRefused } from "../../metering/client";
-import type { Limits, Money } from "../../metering/state";
+import type { Demand } from "../../metering/demand";
+import type { Limits } from "../../metering/state";
 import { keyMeter } from "./routes";
 import { hashSecret, keyIdOf } from "./secret";
 import { findKey } from "./store";
@@ -15,13 +16,15 @@ export function meterRefusal(error: MeterRefused, now: number): Error {
       });
     case "budget_exceeded":
       return new BudgetExceeded(refusal.resetAt, now);
+    case "invalid":
+      return new InternalError();
     default:
       return new Unauthorized();
   }
 }
 
 /**
- * Admits one request of a relay key that needs `need`: its Meter checks the secret, revocation, expiry,
+ * Admits one request of a relay key with `demand`: its Meter checks the secret, revocation, expiry,
  * per-minute limit and budget in one call (none while this isolate holds a lease). A Meter that lost the
  * key's configuration is configured again from D1, once. Refusals are thrown as the relay's errors; the
  * caller checks the key's scopes.
@@ -30,7 +33,7 @@ export async function admitRelayKey(
   env: Env,
   waitUntil: MeterAccess["waitUntil"],
   secret: string,
-  need: Money,
+  demand: Demand,
   limits: Limits,
 ): Promise<{ subject: string; admission: Admission }> {
   const id = keyIdOf(secret);
@@ -40,7 +43,7 @@ export async function admitRelayKey(
   const access = { meter: () => keyMeter(env, id), waitUntil };
   const now = Date.now();
   try {
-    return { subject, admission: await admit(subject, need, limits, access, secretHash) };
+    return { subject, admission: await admit(subject, demand, limits, access, secretHash) };
   } catch (error) {
     if (!(error instanceof MeterRefused)) throw error;
     if (error.refusal.refused !== "unconfigured") throw meterRefusal(error, now);
@@ -49,7 +52,7 @@ export async function admitRelayKey(
   if (!key) throw new Unauthorized();
   await keyMeter(env, id).configure(subject, key.config);
   try {
-    return { subject, admission: await admit(subject, need, limits, access, secretHash) };
+    return { subject, admission: await admit(subject, demand, limits, access, secretHash) };
   } catch (error) {
     throw error instanceof MeterRefused ? meterRefusal(error, now) : error;
   }

@@ -119,7 +119,7 @@ describe("GET /admin/keys", () => {
     const month = new Date().toISOString().slice(0, 7);
     expect(keys.find((key) => key.id === created.id)).toEqual({
       ...created.key,
-      month_usage: { month, requests: 0, tokens: 0, cost_usd: 0 },
+      month_usage: { month, requests: 0, tokens: 0, cost_usd: 0, unpriced_requests: 0 },
     });
   });
 
@@ -151,12 +151,14 @@ describe("GET /admin/keys", () => {
       requests: 3,
       tokens: 155,
       cost_usd: 0.000114,
+      unpriced_requests: 0,
     });
     expect(keys.find((key) => key.id === other.id)?.month_usage).toEqual({
       month: "2011-03",
       requests: 0,
       tokens: 0,
       cost_usd: 0,
+      unpriced_requests: 0,
     });
   });
 });
@@ -192,6 +194,7 @@ describe("POST /admin/keys/{id}/revoke", () => {
         subject: `key:${id}`,
         leaseId: crypto.randomUUID(),
         need: { tokens: 1, micros: 0 },
+        least: { tokens: 1, micros: 0 },
         secretHash: hash,
         limits,
         reports: [],

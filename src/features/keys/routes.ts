@@ -66,7 +66,7 @@ mount(keys, keyRoutes.createKey, async (c) => {
 mount(keys, keyRoutes.listKeys, async (c) => {
   const month = new Date().toISOString().slice(0, 7);
   const [all, used] = await Promise.all([listKeys(c.env.DB), monthUsageOfKeys(c.env.DB, month)]);
-  const none = { month, requests: 0, tokens: 0, cost_usd: 0 };
+  const none = { month, requests: 0, tokens: 0, cost_usd: 0, unpriced_requests: 0 };
   return c.json({ success: true, keys: all.map((key) => ({ ...key, month_usage: used.get(key.id) ?? none })) });
 });
 

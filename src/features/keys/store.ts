@@ -107,8 +107,17 @@ export async function revokeKey(db: D1Database, id: string, at: string): Promise
   return row ? recordOf(row) : null;
 }
 
-/** What a key used in one UTC month, as the budgets count it: tokens are prompt and completion together. */
-export type MonthUsage = { month: string; requests: number; tokens: number; cost_usd: number };
+/**
+ * What a key used in one UTC month, as the budgets count it: tokens are prompt and completion together, the
+ * cost is its priced requests', and `unpriced_requests` counts those whose model had no price.
+ */
+export type MonthUsage = {
+  month: string;
+  requests: number;
+  tokens: number;
+  cost_usd: number;
+  unpriced_requests: number;
+};
 
 /**
  * What every key used in `month` (YYYY-MM), by key id, from `usage_daily`: the totals its Meter wrote, a
@@ -118,15 +127,21 @@ export async function monthUsageOfKeys(db: D1Database, month: string): Promise<M
   const { results } = await db
     .prepare(
       `SELECT subject, SUM(requests) AS requests, SUM(prompt_tokens + completion_tokens) AS tokens,
-        SUM(cost_micros) AS cost_micros
+        SUM(cost_micros) AS cost_micros, SUM(unpriced_requests) AS unpriced_requests
       FROM usage_daily WHERE day BETWEEN ? AND ? AND subject LIKE 'key:%' GROUP BY subject`,
     )
     .bind(`${month}-01`, `${month}-31`)
-    .all<{ subject: string; requests: number; tokens: number; cost_micros: number }>();
+    .all<{ subject: string; requests: number; tokens: number; cost_micros: number; unpriced_requests: number }>();
   return new Map(
     results.map((row) => [
       row.subject.slice("key:".length),
-      { month, requests: row.requests, tokens: row.tokens, cost_usd: row.cost_micros / 1e6 },
+      {
+        month,
+        requests: row.requests,
+        tokens: row.tokens,
+        cost_usd: row.cost_micros / 1e6,
+        unpriced_requests: row.unpriced_requests,
+      },
     ]),
   );
 }

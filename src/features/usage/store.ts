@@ -1,6 +1,11 @@
 import type { UsageGroup, UsageQuery } from "./schema";
 
-/** One row of `GET /admin/usage`: the group's key and its totals, cost in USD. */
+/**
+ * One row of `GET /admin/usage`: the group's key and its totals, cost in USD. `cost_usd` is what the priced
+ * requests cost, and null when none of the row's requests had a price (an unpriced model is never $0);
+ * `unpriced_requests` and `estimated_requests` count the requests without a price and those charged an
+ * estimate.
+ */
 export type UsageRow = {
   day?: string;
   subject?: string;
@@ -8,10 +13,19 @@ export type UsageRow = {
   requests: number;
   prompt_tokens: number;
   completion_tokens: number;
-  cost_usd: number;
+  cost_usd: number | null;
+  unpriced_requests: number;
+  estimated_requests: number;
 };
 
-type UsageSums = { requests: number; prompt_tokens: number; completion_tokens: number; cost_micros: number };
+type UsageSums = {
+  requests: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cost_micros: number;
+  unpriced_requests: number;
+  estimated_requests: number;
+};
 
 /** Usage totals of `usage_daily` between two days, grouped, in the order of the groups. */
 export async function readUsage(db: D1Database, query: UsageQuery): Promise<UsageRow[]> {
@@ -20,7 +34,8 @@ export async function readUsage(db: D1Database, query: UsageQuery): Promise<Usag
   const { results } = await db
     .prepare(
       `SELECT ${columns}, SUM(requests) AS requests, SUM(prompt_tokens) AS prompt_tokens,
-        SUM(completion_tokens) AS completion_tokens, SUM(cost_micros) AS cost_micros
+        SUM(completion_tokens) AS completion_tokens, SUM(cost_micros) AS cost_micros,
+        SUM(unpriced_requests) AS unpriced_requests, SUM(estimated_requests) AS estimated_requests
       FROM usage_daily WHERE day BETWEEN ? AND ? GROUP BY ${columns} ORDER BY ${columns}`,
     )
     .bind(query.from, query.to)
@@ -30,6 +45,8 @@ export async function readUsage(db: D1Database, query: UsageQuery): Promise<Usag
     requests: row.requests,
     prompt_tokens: row.prompt_tokens,
     completion_tokens: row.completion_tokens,
-    cost_usd: row.cost_micros / 1e6,
+    cost_usd: row.unpriced_requests === row.requests ? null : row.cost_micros / 1e6,
+    unpriced_requests: row.unpriced_requests,
+    estimated_requests: row.estimated_requests,
   }));
 }

@@ -15,19 +15,72 @@ async function rows(query: string) {
 
 /** Writes usage rows as a Meter would; each test uses a year of its own, so other tests' rows never mix in. */
 async function seed(
-  rows: Array<[day: string, subject: string, model: string, requests: number, p: number, c: number, micros: number]>,
+  rows: Array<
+    [
+      day: string,
+      subject: string,
+      model: string,
+      requests: number,
+      p: number,
+      c: number,
+      micros: number,
+      unpriced?: number,
+      estimated?: number,
+    ]
+  >,
 ) {
   await env.DB.batch(
-    rows.map((row) =>
+    rows.map(([day, subject, model, requests, p, c, micros, unpriced = 0, estimated = 0]) =>
       env.DB.prepare(
-        `INSERT INTO usage_daily (day, subject, model, requests, prompt_tokens, completion_tokens, cost_micros)
-        VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      ).bind(...row),
+        `INSERT INTO usage_daily (day, subject, model, requests, prompt_tokens, completion_tokens, cost_micros,
+          unpriced_requests, estimated_requests)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).bind(day, subject, model, requests, p, c, micros, unpriced, estimated),
     ),
   );
 }
 
 describe("GET /admin/usage", () => {
+  it("shows a model without a price as unpriced (cost null), never as $0, and counts estimated requests", async () => {
+    const a = uniqueId("key:a");
+    await seed([
+      ["2012-06-01", a, "toString", 2, 20, 10, 0, 2, 0],
+      ["2012-06-01", a, "gpt-4o-mini", 3, 30, 15, 14, 0, 1],
+    ]);
+    expect(await rows("from=2012-06-01&to=2012-06-01&group_by=model")).toEqual([
+      {
+        model: "gpt-4o-mini",
+        requests: 3,
+        prompt_tokens: 30,
+        completion_tokens: 15,
+        cost_usd: 0.000014,
+        unpriced_requests: 0,
+        estimated_requests: 1,
+      },
+      {
+        model: "toString",
+        requests: 2,
+        prompt_tokens: 20,
+        completion_tokens: 10,
+        cost_usd: null,
+        unpriced_requests: 2,
+        estimated_requests: 0,
+      },
+    ]);
+    // A subject's row with priced and unpriced requests: the cost of those priced, and how many were not.
+    expect(await rows("from=2012-06-01&to=2012-06-01&group_by=subject")).toEqual([
+      {
+        subject: a,
+        requests: 5,
+        prompt_tokens: 50,
+        completion_tokens: 25,
+        cost_usd: 0.000014,
+        unpriced_requests: 2,
+        estimated_requests: 1,
+      },
+    ]);
+  });
+
   it("adds up a span of days (both ends included) by day, by subject or by model, in order", async () => {
     const a = uniqueId("key:a");
     const b = uniqueId("key:b");
@@ -39,16 +92,64 @@ describe("GET /admin/usage", () => {
       ["2001-02-28", a, "gpt-4o-mini", 9, 9, 9, 9],
     ]);
     expect(await rows("from=2001-03-01&to=2001-03-02&group_by=day")).toEqual([
-      { day: "2001-03-01", requests: 3, prompt_tokens: 110, completion_tokens: 45, cost_usd: 0.000114 },
-      { day: "2001-03-02", requests: 3, prompt_tokens: 30, completion_tokens: 30, cost_usd: 0.000023 },
+      {
+        day: "2001-03-01",
+        requests: 3,
+        prompt_tokens: 110,
+        completion_tokens: 45,
+        cost_usd: 0.000114,
+        unpriced_requests: 0,
+        estimated_requests: 0,
+      },
+      {
+        day: "2001-03-02",
+        requests: 3,
+        prompt_tokens: 30,
+        completion_tokens: 30,
+        cost_usd: 0.000023,
+        unpriced_requests: 0,
+        estimated_requests: 0,
+      },
     ]);
     expect(await rows("from=2001-03-01&to=2001-03-03&group_by=subject")).toEqual([
-      { subject: a, requests: 4, prompt_tokens: 111, completion_tokens: 46, cost_usd: 0.000115 },
-      { subject: b, requests: 3, prompt_tokens: 30, completion_tokens: 30, cost_usd: 0.000023 },
+      {
+        subject: a,
+        requests: 4,
+        prompt_tokens: 111,
+        completion_tokens: 46,
+        cost_usd: 0.000115,
+        unpriced_requests: 0,
+        estimated_requests: 0,
+      },
+      {
+        subject: b,
+        requests: 3,
+        prompt_tokens: 30,
+        completion_tokens: 30,
+        cost_usd: 0.000023,
+        unpriced_requests: 0,
+        estimated_requests: 0,
+      },
     ]);
     expect(await rows("from=2001-03-01&to=2001-03-03&group_by=model")).toEqual([
-      { model: "gpt-4o", requests: 1, prompt_tokens: 10, completion_tokens: 5, cost_usd: 0.000075 },
-      { model: "gpt-4o-mini", requests: 6, prompt_tokens: 131, completion_tokens: 71, cost_usd: 0.000063 },
+      {
+        model: "gpt-4o",
+        requests: 1,
+        prompt_tokens: 10,
+        completion_tokens: 5,
+        cost_usd: 0.000075,
+        unpriced_requests: 0,
+        estimated_requests: 0,
+      },
+      {
+        model: "gpt-4o-mini",
+        requests: 6,
+        prompt_tokens: 131,
+        completion_tokens: 71,
+        cost_usd: 0.000063,
+        unpriced_requests: 0,
+        estimated_requests: 0,
+      },
     ]);
   });
 
@@ -62,7 +163,16 @@ describe("GET /admin/usage", () => {
       ["2005-05-02", b, "gpt-4o-mini", 3, 30, 30, 23],
     ]);
     expect(await rows("from=2005-05-01&to=2005-05-02&group_by=day,model")).toEqual([
-      { day: "2005-05-01", model: "gpt-4o", requests: 1, prompt_tokens: 10, completion_tokens: 5, cost_usd: 0.000075 },
+      {
+        day: "2005-05-01",
+        model: "gpt-4o",
+        requests: 1,
+        prompt_tokens: 10,
+        completion_tokens: 5,
+        cost_usd: 0.000075,
+        unpriced_requests: 0,
+        estimated_requests: 0,
+      },
       {
         day: "2005-05-01",
         model: "gpt-4o-mini",
@@ -70,6 +180,8 @@ describe("GET /admin/usage", () => {
         prompt_tokens: 110,
         completion_tokens: 45,
         cost_usd: 0.000046,
+        unpriced_requests: 0,
+        estimated_requests: 0,
       },
       {
         day: "2005-05-02",
@@ -78,12 +190,41 @@ describe("GET /admin/usage", () => {
         prompt_tokens: 30,
         completion_tokens: 30,
         cost_usd: 0.000023,
+        unpriced_requests: 0,
+        estimated_requests: 0,
       },
     ]);
     expect(await rows("from=2005-05-01&to=2005-05-02&group_by=subject,day")).toEqual([
-      { subject: a, day: "2005-05-01", requests: 3, prompt_tokens: 110, completion_tokens: 45, cost_usd: 0.000114 },
-      { subject: b, day: "2005-05-01", requests: 1, prompt_tokens: 10, completion_tokens: 5, cost_usd: 0.000007 },
-      { subject: b, day: "2005-05-02", requests: 3, prompt_tokens: 30, completion_tokens: 30, cost_usd: 0.000023 },
+      {
+        subject: a,
+        day: "2005-05-01",
+        requests: 3,
+        prompt_tokens: 110,
+        completion_tokens: 45,
+        cost_usd: 0.000114,
+        unpriced_requests: 0,
+        estimated_requests: 0,
+      },
+      {
+        subject: b,
+        day: "2005-05-01",
+        requests: 1,
+        prompt_tokens: 10,
+        completion_tokens: 5,
+        cost_usd: 0.000007,
+        unpriced_requests: 0,
+        estimated_requests: 0,
+      },
+      {
+        subject: b,
+        day: "2005-05-02",
+        requests: 3,
+        prompt_tokens: 30,
+        completion_tokens: 30,
+        cost_usd: 0.000023,
+        unpriced_requests: 0,
+        estimated_requests: 0,
+      },
     ]);
     expect(await rows("from=2005-05-02&to=2005-05-02&group_by=day,subject,model")).toEqual([
       {
@@ -94,6 +235,8 @@ describe("GET /admin/usage", () => {
         prompt_tokens: 30,
         completion_tokens: 30,
         cost_usd: 0.000023,
+        unpriced_requests: 0,
+        estimated_requests: 0,
       },
     ]);
   });
@@ -104,7 +247,17 @@ describe("GET /admin/usage", () => {
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({
       success: true,
-      rows: [{ day: "2002-07-04", requests: 1, prompt_tokens: 2, completion_tokens: 3, cost_usd: 0.000004 }],
+      rows: [
+        {
+          day: "2002-07-04",
+          requests: 1,
+          prompt_tokens: 2,
+          completion_tokens: 3,
+          cost_usd: 0.000004,
+          unpriced_requests: 0,
+          estimated_requests: 0,
+        },
+      ],
     });
     expect(await (await usage("from=2003-01-01&to=2003-12-31")).json()).toEqual({ success: true, rows: [] });
   });
