@@ -366,6 +366,30 @@ describe("POST /v1/chat/completions: streaming", () => {
     expect(text.trimEnd().endsWith("data: [DONE]")).toBe(true);
   });
 
+  it("passes events on as they arrive when the upstream ends its lines with CRLF (legal SSE)", async () => {
+    const upstream = openaiScenario("gencrlf-300");
+    const response = await relay("/v1/chat/completions", post({ ...hello, stream: true, max_tokens: 300 }), {
+      OPENAI_BASE_URL: upstream.baseUrl,
+    });
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    // The first events come alone, while the upstream is still generating: not the whole stream at its end.
+    expect(first).toMatch(/^data: \{.*"role":"assistant"/);
+    expect(first).not.toContain("[DONE]");
+    let text = first;
+    for (let part = await reader.read(); !part.done; part = await reader.read())
+      text += new TextDecoder().decode(part.value);
+    expect(text).not.toContain("\r");
+    const events = text.trimEnd().split("\n\n");
+    expect(events.at(-1)).toBe("data: [DONE]");
+    const content = events
+      .slice(0, -1)
+      .map((event) => JSON.parse(event.slice("data: ".length)) as { choices: Array<{ delta: { content?: string } }> })
+      .map((chunk) => chunk.choices[0]?.delta.content ?? "")
+      .join("");
+    expect(content).toBe(Array.from({ length: 300 }, (_, i) => `tok${i + 1}`).join(" "));
+  });
+
   it("cancels the upstream request when the client disconnects", async () => {
     const upstream = openaiScenario("drip-30-100");
     const response = await relay("/v1/chat/completions", post({ ...hello, stream: true }), {
