@@ -7,9 +7,8 @@ import { chatConfig, chatRequest } from "../src/features/chat/schema";
 import { usageOfBody } from "../src/features/chat/usage";
 import { hashSecret } from "../src/features/keys/secret";
 import { recentSha256Hex, sha256Hex } from "../src/lib/constant-time";
-import { chatCredential } from "../src/lib/credential";
 import { Logger } from "../src/lib/log";
-import { readJson } from "../src/lib/request";
+import { bearerToken, readJson } from "../src/lib/request";
 import { admit } from "../src/metering/client";
 import { demandOf } from "../src/metering/demand";
 import type { Meter } from "../src/metering/durable-object";
@@ -54,9 +53,9 @@ const parts: Record<string, (env: PartsEnv, ctx: ExecutionContext) => unknown> =
     log.flush({ route: "/v1/chat/completions", status: 200, ms: 1 });
   },
   "credential and key hash, first time (SHA-256)": () =>
-    sha256Hex((chatCredential(new Headers({ Authorization: `Bearer ${KEY}` }), false) as { secret: string }).secret),
+    sha256Hex(bearerToken(new Headers({ Authorization: `Bearer ${KEY}` }).get("Authorization")) ?? ""),
   "credential and key hash of a known key": () =>
-    hashSecret((chatCredential(new Headers({ Authorization: `Bearer ${KEY}` }), false) as { secret: string }).secret),
+    hashSecret(bearerToken(new Headers({ Authorization: `Bearer ${KEY}` }).get("Authorization")) ?? ""),
   "body: read, parse, validate": () =>
     readJson(new Request("http://relay/", { method: "POST", body, headers: JSON_HEADERS }), chatRequest),
   "caps, prompt estimate, price": () => {

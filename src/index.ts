@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { sharedSecretsLoadConfig } from "./caller/identify";
 import type { AppEnv } from "./env";
 import { InternalError, MethodNotAllowed, NotFound, RelayError } from "./errors";
 import { audit } from "./features/audit/routes";
@@ -37,10 +38,11 @@ import { assertRoutesDeclared } from "./routes";
 export { Meter } from "./metering/durable-object";
 export { RateLimiter } from "./rate-limit/durable-object";
 
-// A routing table or event filter that is malformed, or leads outside ALLOWED_REPOS, stops the Worker here:
-// the deploy fails with the reason instead of a trigger failing later.
+// A routing table or event filter that is malformed, or leads outside ALLOWED_REPOS, or two shared secrets that
+// are the same, stop the Worker here: the deploy fails with the reason instead of a request failing later.
 assertConfig(env, triggerLoadConfig);
 assertConfig(env, runStatusLoadConfig);
+assertConfig(env, sharedSecretsLoadConfig);
 
 const app = new Hono<AppEnv>();
 

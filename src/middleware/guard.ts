@@ -1,12 +1,9 @@
 import type { Handler, Hono, MiddlewareHandler } from "hono";
-import { createMiddleware } from "hono/factory";
-import * as z from "zod";
+import { chatCaller, identifyCaller, type OAuthVerifier } from "../caller/identify";
 import type { AppEnv } from "../env";
-import { flag, readConfig } from "../lib/config";
-import { chatCredential } from "../lib/credential";
 import { LIMITERS, type RateLimitScope } from "../rate-limit/limits";
 import { limitBody } from "./body-limit";
-import { requireToken } from "./token-auth";
+import { requireCaller } from "./token-auth";
 
 /**
  * Who may call a route. The token policies are enforced by `guard()`; the others by the route's handler,
@@ -46,39 +43,39 @@ export type RouteSpec = {
    * consent page, whose reader is a person. The relay's own refusals (rate limit, body cap, origin) keep its shape.
    */
   errors?: "oauth" | "html";
+  /** The OAuth feature's check of access tokens, for a route that takes them (`/mcp`). */
+  oauthTokens?: OAuthVerifier;
 };
 
-/** Policies a shared secret settles; the others are checked by the handler, which has what they need. */
-const relaySecret = requireToken({ secret: "RELAY_SECRET", header: "X-Relay-Secret" });
-const chatUserJwt = z.object({ CHAT_USER_JWT: flag() });
+/** The policies whose credential may come as `X-Relay-Secret` (RELAY_SECRET or a relay key). */
+const RELAY_HEADER_POLICIES = new Set<AuthPolicy>(["relay-secret", "trigger-credential", "chat-credential"]);
 
-/** RELAY_SECRET here; a relay key or user token is checked by its Meter or the JWT verifier in the handler. */
-const chatToken = createMiddleware<AppEnv>(async function chatToken(c, next) {
-  const credential = chatCredential(c.req.raw.headers, readConfig(c.env, chatUserJwt).CHAT_USER_JWT);
-  return credential.kind === "relay-secret" ? relaySecret(c, next) : next();
-});
-
-/** RELAY_SECRET here; a relay key is checked by its Meter in the handler (features/trigger/caller.ts). */
-const triggerToken = createMiddleware<AppEnv>(async function triggerToken(c, next) {
-  return chatCredential(c.req.raw.headers, false).kind === "key" ? next() : relaySecret(c, next);
-});
-
+/**
+ * The policies the caller's kind settles (src/caller/identify.ts); the others are checked by the handler,
+ * which has what they need. A relay key or user JWT passes here to be checked by its Meter or the JWT verifier.
+ */
 const TOKEN_CHECKS: Partial<Record<AuthPolicy, MiddlewareHandler<AppEnv>>> = {
-  "relay-secret": relaySecret,
-  "trigger-credential": triggerToken,
-  "chat-credential": chatToken,
-  "chatgpt-token": requireToken({ secret: "CHATGPT_BEARER_TOKEN" }),
-  admin: requireToken({ secret: "ADMIN_TOKEN" }),
+  "relay-secret": requireCaller("RELAY_SECRET", (c) => c.get("caller").kind === "relay-secret"),
+  "trigger-credential": requireCaller("RELAY_SECRET", (c) => {
+    const { kind } = c.get("caller");
+    return kind === "relay-secret" || kind === "relay-key";
+  }),
+  "chat-credential": requireCaller("RELAY_SECRET", (c) => chatCaller(c) !== null),
+  "chatgpt-token": requireCaller("CHATGPT_BEARER_TOKEN", (c) => c.get("caller").kind === "chatgpt-token"),
+  admin: requireCaller("ADMIN_TOKEN", (c) => c.get("caller").kind === "admin"),
 };
 
 const jsonBodyLimit = limitBody();
 
 /**
- * The middleware a route's declaration asks for, in the order the relay promises: rate limit, then the
- * token check (so that guessing is limited too), then the 1 MiB cap on a JSON or form body.
+ * The middleware a route's declaration asks for, in the order the relay promises: who is calling (decided
+ * once, read by everything after), rate limit, then the token check (so that guessing is limited too), then
+ * the 1 MiB cap on a JSON or form body.
  */
 export function guard(spec: RouteSpec): MiddlewareHandler<AppEnv>[] {
-  const chain: MiddlewareHandler<AppEnv>[] = [];
+  const chain: MiddlewareHandler<AppEnv>[] = [
+    identifyCaller({ relayHeader: RELAY_HEADER_POLICIES.has(spec.auth), oauthTokens: spec.oauthTokens }),
+  ];
   if (spec.rateLimit) chain.push(LIMITERS[spec.rateLimit]);
   const tokenCheck = TOKEN_CHECKS[spec.auth];
   if (tokenCheck) chain.push(tokenCheck);

@@ -1,11 +1,9 @@
 import type { MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
 import * as z from "zod";
+import { chatCaller } from "../caller/identify";
 import type { AppEnv } from "../env";
-import { flag, integer, readConfig } from "../lib/config";
-import { safeEqual } from "../lib/constant-time";
-import { chatCredential } from "../lib/credential";
-import { bearerToken } from "../lib/request";
+import { integer, readConfig } from "../lib/config";
 import { floodGuard } from "./flood-guard";
 import { rateLimit } from "./middleware";
 
@@ -24,7 +22,6 @@ const limitConfig = z.object({
   TRIGGER_RATE_LIMIT: integer(10, 1),
   PUBLIC_RATE_LIMIT: integer(60, 1),
   RATE_LIMIT_QUEUE_MS: integer(0, 0, 60_000),
-  CHAT_USER_JWT: flag(),
 });
 const limits = (env: Env) => readConfig(env, limitConfig);
 
@@ -40,33 +37,32 @@ const chatPerIp = rateLimit({
  * Meter once the request is read (src/metering/).
  */
 const chatLimiter = createMiddleware<AppEnv>(async function chatLimiter(c, next) {
-  const credential = chatCredential(c.req.raw.headers, limits(c.env).CHAT_USER_JWT);
-  return credential.kind === "relay-secret" ? chatPerIp(c, next) : floodGuard(c, next);
+  const kind = chatCaller(c)?.kind;
+  return kind === "relay-key" || kind === "user-jwt" ? floodGuard(c, next) : chatPerIp(c, next);
 });
 
 const triggerPerIp = rateLimit({ scope: "trigger", limit: (c) => limits(c.env).TRIGGER_RATE_LIMIT });
 
 /** The trigger: like chat, a relay key meets the flood guard here and its own limit at its Meter. */
 const triggerLimiter = createMiddleware<AppEnv>(async function triggerLimiter(c, next) {
-  return chatCredential(c.req.raw.headers, false).kind === "key" ? floodGuard(c, next) : triggerPerIp(c, next);
+  return c.get("caller").kind === "relay-key" ? floodGuard(c, next) : triggerPerIp(c, next);
 });
 
 /** The limiter of each scope. */
 export const LIMITERS: Record<RateLimitScope, MiddlewareHandler<AppEnv>> = {
   chat: chatLimiter,
-  // Only the configured token gets a bucket of its own: anything else counts against the client's IP, so
-  // guessing with a new token on every request is limited like any other guess.
+  // Only the configured token and OAuth grants get buckets of their own: anything else counts against the
+  // client's IP, so guessing with a new token on every request is limited like any other guess. A grant counts
+  // on its own however often its token is refreshed.
   connector: rateLimit({
     scope: "connector",
     limit: (c) => limits(c.env).CONNECTOR_RATE_LIMIT,
-    key: async (c) => {
-      // An OAuth grant that /mcp has already verified counts on its own, however often its token is refreshed.
-      const verified = c.get("rateLimitKey");
-      if (verified !== undefined) return verified;
-      const token = bearerToken(c.req.header("Authorization"));
-      const expected = c.env.CHATGPT_BEARER_TOKEN;
-      const valid = token !== undefined && Boolean(expected) && (await safeEqual(token, expected));
-      return valid ? `token:${token}` : `ip:${c.get("clientIp")}`;
+    key: (c) => {
+      const caller = c.get("caller");
+      // The token itself names the bucket (hashed): a rotated token starts afresh.
+      if (caller.kind === "chatgpt-token") return `token:${c.env.CHATGPT_BEARER_TOKEN}`;
+      if (caller.kind === "oauth") return `grant:${caller.grant.grant}`;
+      return `ip:${c.get("clientIp")}`;
     },
   }),
   trigger: triggerLimiter,

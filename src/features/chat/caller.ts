@@ -1,7 +1,7 @@
 import type { Context } from "hono";
+import { chatCaller } from "../../caller/identify";
 import type { AppEnv } from "../../env";
 import { Forbidden } from "../../errors";
-import type { ChatCredential } from "../../lib/credential";
 import { type Admission, admit, type MeterAccess, MeterRefused } from "../../metering/client";
 import type { Demand } from "../../metering/demand";
 import type { Limits } from "../../metering/state";
@@ -12,8 +12,8 @@ import { userOfToken } from "../ledger/user";
 import { paymentRequired } from "../library/access";
 import type { MeteringConfig } from "./schema";
 
-/** Who is asking, and what the Meter admitted (null for RELAY_SECRET, which is limited per IP). */
-export type Caller = { subject: string; admission: Admission | null };
+/** Whose request it is (its metered subject), and what the Meter admitted (null for RELAY_SECRET, limited per IP). */
+export type Admitted = { subject: string; admission: Admission | null };
 
 /** The subject RELAY_SECRET's usage is metered as. */
 export const RELAY_SECRET_SUBJECT = "relay-secret";
@@ -34,7 +34,7 @@ async function admitted(run: () => Promise<Admission>, now: number): Promise<Adm
 }
 
 /** Admits a relay key's request (src/features/keys/admit.ts); the key must have the `chat` scope. */
-async function admitKey(c: Context<AppEnv>, secret: string, demand: Demand, limits: Limits): Promise<Caller> {
+async function admitKey(c: Context<AppEnv>, secret: string, demand: Demand, limits: Limits): Promise<Admitted> {
   const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise);
   const { subject, admission } = await admitRelayKey(c.env, waitUntil, secret, demand, limits);
   if (!admission.key?.scopes.includes("chat")) {
@@ -54,7 +54,7 @@ async function admitUser(
   demand: Demand,
   limits: Limits,
   config: MeteringConfig,
-): Promise<Caller> {
+): Promise<Admitted> {
   const now = new Date();
   const user = await userOfToken(c.env, token, now);
   const entitlements = await readEntitlements(ledgerOf(c.env), user, now);
@@ -71,20 +71,19 @@ async function admitUser(
   return { subject, admission };
 }
 
-/** Identifies and admits the caller of a chat request with `demand`. */
-export async function admitCaller(
-  c: Context<AppEnv>,
-  credential: ChatCredential,
-  demand: Demand,
-  config: MeteringConfig,
-): Promise<Caller> {
+/**
+ * Admits the caller of a chat request with `demand` (the guard let only chat callers through): a relay key or
+ * user by its Meter; RELAY_SECRET, limited per IP, without a Meter call.
+ */
+export async function admitCaller(c: Context<AppEnv>, demand: Demand, config: MeteringConfig): Promise<Admitted> {
   const limits: Limits = { perMinute: config.RATE_LIMIT_REQUESTS, budget: {}, queueMs: config.RATE_LIMIT_QUEUE_MS };
-  switch (credential.kind) {
-    case "key":
-      return admitKey(c, credential.secret, demand, limits);
-    case "user":
-      return admitUser(c, credential.token, demand, limits, config);
-    case "relay-secret":
+  const caller = chatCaller(c);
+  switch (caller?.kind) {
+    case "relay-key":
+      return admitKey(c, caller.secret, demand, limits);
+    case "user-jwt":
+      return admitUser(c, caller.token, demand, limits, config);
+    default:
       return { subject: RELAY_SECRET_SUBJECT, admission: null };
   }
 }

@@ -1,8 +1,7 @@
 import { type Context, Hono } from "hono";
-import type { AppEnv } from "../../env";
+import type { AppEnv, Caller } from "../../env";
 import { InvalidRequest } from "../../errors";
 import { readConfig } from "../../lib/config";
-import { chatCredential } from "../../lib/credential";
 import { readJson } from "../../lib/request";
 import { type StreamEnd, watchStream } from "../../lib/watch-stream";
 import { recordUsage } from "../../metering/client";
@@ -11,7 +10,7 @@ import { priceOf, promptEstimate } from "../../metering/prices";
 import type { Usage } from "../../metering/state";
 import { mount, type RouteSpec } from "../../middleware/guard";
 import { MAX_UPSTREAM_BODY_BYTES, postChatCompletion } from "../../upstream/openai";
-import { admitCaller, type Caller, relaySecretAccess } from "./caller";
+import { type Admitted, admitCaller, relaySecretAccess } from "./caller";
 import { listModels } from "./models";
 import { prepareChatRequest, withOutputCap } from "./prepare";
 import { chatConfig, chatRequest, type MeteringConfig, meteringConfig } from "./schema";
@@ -34,8 +33,15 @@ export const chatRoutes = {
 
 export const chat = new Hono<AppEnv>();
 
+/** How the log line names a chat caller. */
+const LOGGED_KIND: Partial<Record<Caller["kind"], string>> = {
+  "relay-key": "key",
+  "user-jwt": "user",
+  "relay-secret": "relay-secret",
+};
+
 /** Where a request's usage goes: its admission at the Meter, or RELAY_SECRET's batched report. */
-function usageRecorder(c: Context<AppEnv>, caller: Caller, metering: MeteringConfig) {
+function usageRecorder(c: Context<AppEnv>, caller: Admitted, metering: MeteringConfig) {
   return (used: Usage) => {
     if (caller.admission) caller.admission.settle(used);
     else {
@@ -54,9 +60,8 @@ for (const spec of [chatRoutes.chat, chatRoutes.chatCompletions]) {
     const price = priceOf(metering.MODEL_PRICES, model);
     const promptTokens = promptEstimate(prepared.request);
     const demand = demandOf(promptTokens, price, prepared.choices, prepared.want);
-    const credential = chatCredential(c.req.raw.headers, metering.CHAT_USER_JWT);
-    const caller = await admitCaller(c, credential, demand, metering);
-    const { admission } = caller;
+    const admitted = await admitCaller(c, demand, metering);
+    const { admission } = admitted;
     if (admission?.key?.models && !admission.key.models.includes(model)) {
       admission.release();
       throw new InvalidRequest(`model: "${model}" is not one of this relay key's models`, "model_not_allowed");
@@ -71,8 +76,8 @@ for (const spec of [chatRoutes.chat, chatRoutes.chatCompletions]) {
     if (admission && admission.waitMs > 0) await new Promise((resolve) => setTimeout(resolve, admission.waitMs));
 
     const log = c.get("log");
-    log.set({ model, stream: prepared.request.stream === true, caller: credential.kind });
-    const record = usageRecorder(c, caller, metering);
+    log.set({ model, stream: prepared.request.stream === true, caller: LOGGED_KIND[c.get("caller").kind] });
+    const record = usageRecorder(c, admitted, metering);
     // The one output cap that goes upstream: what the admission reserved (lowered where the budget is short).
     const cap = admission?.cap ?? prepared.want;
     const request = withOutputCap(prepared, cap);

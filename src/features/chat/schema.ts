@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { decimal, flag, integer, list, required, text, url } from "../../lib/config";
+import { decimal, integer, list, required, text, url } from "../../lib/config";
 import { modelPrices } from "../../metering/prices";
 import { tier } from "../ledger/schema";
 
@@ -28,7 +28,6 @@ const tierBudgets = z.preprocess(
 export const meteringConfig = z.object({
   RATE_LIMIT_REQUESTS: integer(10, 1),
   RATE_LIMIT_QUEUE_MS: integer(0, 0, 60_000),
-  CHAT_USER_JWT: flag(),
   TIER_TOKEN_BUDGETS: tierBudgets,
   MODEL_PRICES: modelPrices,
 });

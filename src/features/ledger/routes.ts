@@ -2,8 +2,7 @@ import { type Context, Hono } from "hono";
 import type { AppEnv } from "../../env";
 import { Forbidden, NotFound, Unauthorized } from "../../errors";
 import { readConfig } from "../../lib/config";
-import { safeEqual } from "../../lib/constant-time";
-import { bearerToken, readJson, validate } from "../../lib/request";
+import { readJson, validate } from "../../lib/request";
 import { mount, type RouteSpec } from "../../middleware/guard";
 import {
   type AdminChange,
@@ -18,7 +17,7 @@ import { importFromKv, type Ledger } from "./kv-import";
 import { readEntitlements, readHistory } from "./read";
 import { checkConfig, checkQuery, grantBody, paymentsQuery, revokeBody, userQuery } from "./schema";
 import { countPayments, holdsUnrevoked } from "./store";
-import { userOfToken } from "./user";
+import { userFrom } from "./user";
 
 /** The entitlement routes: a check for users, grant/revoke/history and the payments received for the admin. */
 export const entitlementRoutes = {
@@ -48,15 +47,14 @@ async function authorizeCheck(
 ): Promise<{ caller: string; user: LedgerUser }> {
   const config = readConfig(c.env, checkConfig);
   const named = () => ({ id: validate(userQuery, { user_id: queried }).user_id });
-  const token = bearerToken(c.req.header("Authorization"));
-  if (token === undefined) {
+  const caller = c.get("caller");
+  if (caller.kind === "none") {
     if (config.ENTITLEMENTS_PUBLIC_CHECK) return { caller: "public", user: named() };
     throw new Unauthorized("ADMIN_TOKEN or a user token is required");
   }
-  if (config.ADMIN_TOKEN !== undefined && (await safeEqual(token, config.ADMIN_TOKEN))) {
-    return { caller: "admin", user: named() };
-  }
-  const user = await userOfToken(c.env, token, now);
+  if (caller.kind === "admin") return { caller: "admin", user: named() };
+  const user = await userFrom(c, now);
+  if (user === undefined) throw new Unauthorized("ADMIN_TOKEN or a user token is required");
   if (queried !== undefined && queried !== user.id && queried !== user.subject) {
     throw new Forbidden("This user token belongs to another user", "user_mismatch");
   }

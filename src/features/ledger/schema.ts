@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { flag, optional } from "../../lib/config";
+import { flag } from "../../lib/config";
 import { daySpanQuery } from "../../lib/day-span";
 import { USER_ID_PATTERN } from "./identity";
 
@@ -53,7 +53,7 @@ export const revokeBody = z.discriminatedUnion("type", [
 ]);
 
 /** Who may call `GET /entitlements/check` without a credential, and with which admin token. */
-export const checkConfig = z.object({ ENTITLEMENTS_PUBLIC_CHECK: flag(), ADMIN_TOKEN: optional() });
+export const checkConfig = z.object({ ENTITLEMENTS_PUBLIC_CHECK: flag() });
 
 /** `GET /admin/payments`: a span of UTC days, both included. */
 export const paymentsQuery = daySpanQuery({});

@@ -2,7 +2,6 @@ import type { Context } from "hono";
 import type { AppEnv } from "../../env";
 import { Unauthorized } from "../../errors";
 import { readConfig } from "../../lib/config";
-import { bearerToken } from "../../lib/request";
 import { userJwtConfig, verifyUserJwt } from "../../lib/user-jwt";
 import { type LedgerUser, ledgerUserId } from "./identity";
 
@@ -13,12 +12,14 @@ export async function userOfToken(env: Env, token: string, now: Date): Promise<L
 }
 
 /**
- * The verified user of a request's `Authorization: Bearer <JWT>`, or undefined when no bearer token is
- * sent. A token that does not verify is a 401, never silently ignored.
+ * The verified user of a request's `Authorization: Bearer <JWT>`, or undefined when no credential is sent. A
+ * credential that is not a user token that verifies is a 401, never silently ignored.
  */
 export async function userFrom(c: Context<AppEnv>, now = new Date()): Promise<LedgerUser | undefined> {
-  const token = bearerToken(c.req.header("Authorization"));
-  return token === undefined ? undefined : userOfToken(c.env, token, now);
+  const caller = c.get("caller");
+  if (caller.kind === "none") return undefined;
+  if (caller.kind !== "user-jwt") throw new Unauthorized("Invalid or expired user token");
+  return userOfToken(c.env, caller.token, now);
 }
 
 /** Like `userFrom`, but a missing token is a 401 too. */

@@ -1,47 +1,38 @@
 import { JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
 import { Hono } from "hono";
-import { createMiddleware } from "hono/factory";
 import * as z from "zod";
-import type { Variables } from "../../env";
+import type { AppEnv, Caller } from "../../env";
 import { RelayError } from "../../errors";
-import { safeEqual } from "../../lib/constant-time";
-import { bearerToken, readJson } from "../../lib/request";
+import { readJson } from "../../lib/request";
 import { mount, type RouteSpec } from "../../middleware/guard";
 import { RESOURCE_METADATA_PATH, relayOrigin, SCOPES, validateAccessToken } from "../oauth/server";
 import { answerMcp, type McpCaller } from "./server";
 
 /** Kora over MCP: Streamable HTTP, stateless, one POST per JSON-RPC message (docs/api.md, "Kora over MCP"). */
 export const mcpRoutes = {
-  mcp: { method: "POST", path: "/mcp", auth: "mcp-token", rateLimit: "connector", body: "json" },
+  mcp: {
+    method: "POST",
+    path: "/mcp",
+    auth: "mcp-token",
+    rateLimit: "connector",
+    body: "json",
+    oauthTokens: validateAccessToken,
+  },
 } as const satisfies Record<string, RouteSpec>;
 
-type McpEnv = { Bindings: Env; Variables: Variables & { mcpCaller?: McpCaller } };
-
 /** The MCP endpoint's sub-app. */
-export const mcp = new Hono<McpEnv>();
+export const mcp = new Hono<AppEnv>();
 
 /**
- * Reads the caller's credential before the rate limit, so that the limit counts per token as the connector's
- * does: CHATGPT_BEARER_TOKEN (every scope; its bucket is the connector's), or an OAuth access token issued
- * for this deployment's `/mcp` (its scopes; a bucket per grant). ADMIN_TOKEN and RELAY_SECRET are neither.
- * Refusing comes after the limit, in the handler.
+ * What the caller may do over MCP: CHATGPT_BEARER_TOKEN every scope, an OAuth access token issued for this
+ * deployment's `/mcp` its own; ADMIN_TOKEN and RELAY_SECRET are neither (src/caller/identify.ts decided who
+ * called, before the rate limit, which counts per token as the connector's does and per grant).
  */
-const identifyCaller = createMiddleware<McpEnv>(async function identifyCaller(c, next) {
-  const token = bearerToken(c.req.header("Authorization"));
-  if (token !== undefined) {
-    const staticToken = c.env.CHATGPT_BEARER_TOKEN;
-    if (staticToken && (await safeEqual(token, staticToken))) {
-      c.set("mcpCaller", { scopes: SCOPES });
-    } else {
-      const grant = await validateAccessToken(new URL(c.req.url), token, c.env);
-      if (grant) {
-        c.set("mcpCaller", { scopes: grant.scopes });
-        c.set("rateLimitKey", `grant:${grant.grant}`);
-      }
-    }
-  }
-  await next();
-});
+function mcpCallerOf(caller: Caller): McpCaller | undefined {
+  if (caller.kind === "chatgpt-token") return { scopes: [...SCOPES] };
+  if (caller.kind === "oauth") return { scopes: caller.grant.scopes };
+  return undefined;
+}
 
 /** 401 pointing an MCP client at the resource metadata, where OAuth discovery starts (RFC 9728 §5.1). */
 function unauthorized(url: URL): RelayError {
@@ -56,29 +47,24 @@ function unauthorized(url: URL): RelayError {
 /** One JSON-RPC message or a batch of them, as the MCP SDK defines them. */
 const jsonRpc = z.union([JSONRPCMessageSchema, z.array(JSONRPCMessageSchema).min(1).max(20)]);
 
-mount(
-  mcp,
-  mcpRoutes.mcp,
-  async (c) => {
-    const caller = c.get("mcpCaller");
-    if (!caller) throw unauthorized(new URL(c.req.url));
-    // Streamable HTTP: a client must accept both a JSON answer and an event stream.
-    const accept = c.req.header("Accept") ?? "";
-    if (!accept.includes("application/json") || !accept.includes("text/event-stream")) {
-      throw new RelayError(406, "not_acceptable", "Accept must list application/json and text/event-stream");
-    }
-    const message = await readJson(c.req.raw, jsonRpc);
-    const context = {
-      env: c.env,
-      requestId: c.get("requestId"),
-      clientIp: c.get("clientIp"),
-      log: c.get("log"),
-      caller,
-    };
-    return inRelayShape(await answerMcp(c.req.raw, message, context));
-  },
-  [identifyCaller],
-);
+mount(mcp, mcpRoutes.mcp, async (c) => {
+  const caller = mcpCallerOf(c.get("caller"));
+  if (!caller) throw unauthorized(new URL(c.req.url));
+  // Streamable HTTP: a client must accept both a JSON answer and an event stream.
+  const accept = c.req.header("Accept") ?? "";
+  if (!accept.includes("application/json") || !accept.includes("text/event-stream")) {
+    throw new RelayError(406, "not_acceptable", "Accept must list application/json and text/event-stream");
+  }
+  const message = await readJson(c.req.raw, jsonRpc);
+  const context = {
+    env: c.env,
+    requestId: c.get("requestId"),
+    clientIp: c.get("clientIp"),
+    log: c.get("log"),
+    caller,
+  };
+  return inRelayShape(await answerMcp(c.req.raw, message, context));
+});
 
 /** A transport-level refusal (an unsupported protocol version, say) in the relay's one error shape. */
 async function inRelayShape(response: Response): Promise<Response> {

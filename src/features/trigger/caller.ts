@@ -3,7 +3,6 @@ import * as z from "zod";
 import type { AppEnv } from "../../env";
 import { Forbidden } from "../../errors";
 import { integer, readConfig } from "../../lib/config";
-import { chatCredential } from "../../lib/credential";
 import { NO_DEMAND } from "../../metering/demand";
 import { admitRelayKey } from "../keys/admit";
 
@@ -23,11 +22,11 @@ const keyLimits = z.object({ TRIGGER_RATE_LIMIT: integer(10, 1) });
  * request counts against the key's rate, and no usage row is written for it.
  */
 export async function triggerCaller<E extends AppEnv>(c: Context<E>): Promise<TriggerCaller> {
-  const credential = chatCredential(c.req.raw.headers, false);
-  if (credential.kind !== "key") return { subject: RELAY_SECRET_SUBJECT, actor: "operator" };
+  const caller = c.get("caller");
+  if (caller.kind !== "relay-key") return { subject: RELAY_SECRET_SUBJECT, actor: "operator" };
   const limits = { perMinute: readConfig(c.env, keyLimits).TRIGGER_RATE_LIMIT, budget: {}, queueMs: 0 };
   const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise);
-  const { subject, admission } = await admitRelayKey(c.env, waitUntil, credential.secret, NO_DEMAND, limits);
+  const { subject, admission } = await admitRelayKey(c.env, waitUntil, caller.secret, NO_DEMAND, limits);
   if (!admission.key?.scopes.includes("trigger")) {
     admission.release();
     throw new Forbidden("This relay key may not trigger (scope trigger)", "scope_not_allowed");
