@@ -2,10 +2,14 @@
 // bench/parts.ts times it from outside (workerd's clocks stand still while JavaScript runs, so a Worker cannot
 // time its own code). The parts are the relay's own functions, bundled from src/.
 
+import { Hono, type MiddlewareHandler } from "hono";
+import { identifyCaller } from "../src/caller/identify";
+import type { AppEnv } from "../src/env";
 import { prepareChatRequest } from "../src/features/chat/prepare";
 import { chatConfig, chatRequest } from "../src/features/chat/schema";
 import { usageOfBody } from "../src/features/chat/usage";
 import { hashSecret } from "../src/features/keys/secret";
+import { app } from "../src/index";
 import { recentSha256Hex, sha256Hex } from "../src/lib/constant-time";
 import { Logger } from "../src/lib/log";
 import { bearerToken, readJson } from "../src/lib/request";
@@ -13,6 +17,8 @@ import { admit } from "../src/metering/client";
 import { demandOf } from "../src/metering/demand";
 import type { Meter } from "../src/metering/durable-object";
 import { PACKAGE_PRICES, priceOf, promptEstimate } from "../src/metering/prices";
+import { originPolicy } from "../src/middleware/origin";
+import { requestContext } from "../src/middleware/request-context";
 import type { RateLimiter } from "../src/rate-limit/durable-object";
 
 type PartsEnv = {
@@ -42,8 +48,40 @@ const demand = demandOf(90, price, 1, 100);
 const used = { model: "gpt-4o-mini", promptTokens: 1, completionTokens: 1, micros: 1, priced: true, estimated: false };
 let previous: { id: string; tokens: number; slots: number } | undefined;
 
+/** A Hono app answering `GET /` behind `middleware`: the fixed cost of each middleware, one rung at a time. */
+function ladder(...middleware: MiddlewareHandler<AppEnv>[]): Hono<AppEnv> {
+  const rung = new Hono<AppEnv>();
+  for (const one of middleware) rung.use(one);
+  rung.get("/", (c) => c.json({ status: "ok" }));
+  return rung;
+}
+const SECRETS = { RELAY_SECRET: "bench-relay-secret", ADMIN_TOKEN: "bench-admin-token" };
+const caller = identifyCaller({ relayHeader: true });
+const rungs = {
+  "Hono, one route, no middleware": ladder(),
+  "+ request context (request id, IP hash, log line)": ladder(requestContext()),
+  "+ origin policy (no Origin)": ladder(requestContext(), originPolicy()),
+  "+ who is calling (no credential)": ladder(requestContext(), originPolicy(), caller),
+};
+const get = (headers: Record<string, string> = {}) =>
+  new Request("http://relay/", { headers: { "CF-Connecting-IP": IP, ...headers } });
+
 const parts: Record<string, (env: PartsEnv, ctx: ExecutionContext) => unknown> = {
   empty: () => undefined,
+  ...Object.fromEntries(
+    Object.entries(rungs).map(([name, rung]) => [
+      name,
+      (env: PartsEnv, ctx: ExecutionContext) => rung.fetch(get(), { ...env, ...SECRETS }, ctx),
+    ]),
+  ),
+  "+ who is calling (RELAY_SECRET)": (env, ctx) =>
+    rungs["+ who is calling (no credential)"].fetch(
+      get({ Authorization: `Bearer ${SECRETS.RELAY_SECRET}` }),
+      { ...env, ...SECRETS },
+      ctx,
+    ),
+  "the relay: GET /relay/health": (env, ctx) =>
+    app.fetch(new Request("http://relay/relay/health", { headers: { "CF-Connecting-IP": IP } }), env, ctx),
   "request id": () => crypto.randomUUID(),
   "IP hash (SHA-256)": () => sha256Hex(IP),
   "IP hash of a known IP (recentSha256Hex)": () => recentSha256Hex(IP),

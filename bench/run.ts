@@ -108,6 +108,14 @@ for (const file of readdirSync(resolve(root, "migrations")).sort()) {
   if (!result.success) throw new Error(`migration ${file}: ${result.error}`);
 }
 
+// BENCH_PARTS_ONLY=1: the parts table alone, a minute instead of several (for trying a change out).
+if (process.env.BENCH_PARTS_ONLY) {
+  const parts = await measureParts(`http://127.0.0.1:${partsPort}`, workerd.pid);
+  for (const [name, { wall, cpu }] of Object.entries(parts))
+    console.log(`| ${name} | ${wall.toFixed(1)} | ${cpu.toFixed(1)} |`);
+  process.exit(0);
+}
+
 // 4. 100 relay keys, each with a budget and a per-minute limit of its own, all metered.
 const keys: string[] = [];
 for (let i = 0; i < KEYS; i++) {

@@ -35,7 +35,13 @@ export function originPolicy() {
   });
   return createMiddleware<AppEnv>(async function originPolicy(c, next) {
     const origin = c.req.header("Origin");
-    if (origin !== undefined && origin !== new URL(c.req.url).origin) {
+    if (origin === undefined) {
+      // Server to server: no browser reads CORS headers. A cache must still not give this answer to one.
+      await next();
+      c.res.headers.append("Vary", "Origin");
+      return;
+    }
+    if (origin !== new URL(c.req.url).origin) {
       const { ORIGIN_ALLOWLIST } = readConfig(c.env, originConfig);
       if (ORIGIN_ALLOWLIST.length > 0 && !ORIGIN_ALLOWLIST.includes(origin)) {
         throw new Forbidden("This Origin is not in ORIGIN_ALLOWLIST", "origin_not_allowed");

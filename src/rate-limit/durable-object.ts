@@ -4,6 +4,9 @@ import { type Decision, gcra } from "./gcra";
 /** A limiter's decision, and whether a refusal is the first of its window (the only one worth auditing). */
 export type LimitDecision = Decision & { firstRefusal: boolean };
 
+/** A lease of slots: how many requests of the bucket an isolate may admit on its own (0 when refused). */
+export type LeaseDecision = LimitDecision & { slots: number };
+
 const TAT_KEY = "tat";
 /** How long a count may live only in memory before it is written to storage. */
 const SAVE_DELAY_MS = 1000;
@@ -43,6 +46,21 @@ export class RateLimiter extends DurableObject<Env> {
     const firstRefusal = now - this.#refusalReportedAt >= periodMs;
     if (firstRefusal) this.#refusalReportedAt = now;
     return { ...decision, firstRefusal };
+  }
+
+  /**
+   * Like `consume`, but grants up to `wanted` slots at once: a lease its isolate spends without calling again
+   * (src/rate-limit/leases.ts). `unused` slots of the isolate's previous lease of this bucket come back first.
+   * A queued request (one told to wait) gets its own slot only.
+   */
+  lease(limit: number, periodMs: number, queueMs: number, wanted: number, unused: number): LeaseDecision {
+    const interval = periodMs / limit;
+    if (unused > 0) this.#tat = Math.max(0, this.#tat - Math.min(unused, limit) * interval);
+    const decision = this.consume(limit, periodMs, queueMs);
+    if (!decision.allowed) return { ...decision, slots: 0 };
+    const slots = decision.waitMs > 0 ? 1 : Math.max(1, Math.min(wanted, decision.remaining + 1));
+    this.#tat += (slots - 1) * interval;
+    return { ...decision, tat: this.#tat, remaining: decision.remaining - (slots - 1), slots };
   }
 
   #scheduleSave(): void {

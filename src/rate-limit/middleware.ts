@@ -2,7 +2,8 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
 import { RateLimited } from "../errors";
-import { sha256Hex } from "../lib/constant-time";
+import { recentSha256Hex } from "../lib/constant-time";
+import { takeSlot } from "./leases";
 
 type RateLimitOptions = {
   /** Names the bucket family and the IETF policy (`chat`, `connector`, …). */
@@ -17,7 +18,8 @@ type RateLimitOptions = {
 };
 
 /**
- * Exact rate limiting through the RateLimiter Durable Object (one per scope and key). Runs before
+ * Exact rate limiting through the RateLimiter Durable Object (one per scope and key), asked through the
+ * isolate's leases (leases.ts: no call while a lease of the bucket holds). Runs before
  * authentication, so guessing a secret is limited too. Adds the IETF draft `RateLimit-Policy` and
  * `RateLimit` headers (draft-ietf-httpapi-ratelimit-headers) to every answer, and `Retry-After` to a 429.
  */
@@ -25,8 +27,9 @@ export function rateLimit({ scope, limit, key, periodMs = 60_000, queueMs }: Rat
   const windowSeconds = Math.ceil(periodMs / 1000);
   return createMiddleware<AppEnv>(async function rateLimit(c, next) {
     const quota = limit(c);
-    const bucket = `${scope}:${key ? await sha256Hex(await key(c)) : c.get("clientIpHash")}`;
-    const decision = await c.env.RATE_LIMITER.getByName(bucket).consume(quota, periodMs, queueMs?.(c) ?? 0);
+    const bucket = `${scope}:${key ? await recentSha256Hex(await key(c)) : c.get("clientIpHash")}`;
+    const limiter = () => c.env.RATE_LIMITER.getByName(bucket);
+    const decision = await takeSlot(limiter, bucket, quota, periodMs, queueMs?.(c) ?? 0);
     const headers = {
       "RateLimit-Policy": `"${scope}";q=${quota};w=${windowSeconds}`,
       RateLimit: `"${scope}";r=${decision.remaining};t=${Math.ceil(decision.resetMs / 1000)}`,
