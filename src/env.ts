@@ -9,6 +9,11 @@ export type Variables = {
   log: Logger;
   /** Who is calling (src/caller/identify.ts), decided once, before any limiter or guard. */
   caller: Caller;
+  /**
+   * The rate-limit headers of a request its subject's Meter admitted (src/features/proxy/caller.ts), which the
+   * route's limiter puts on the answer, whatever it is.
+   */
+  meteredLimits?: Record<string, string>;
 };
 
 /** What an OAuth access token for `/mcp` grants: its scopes, and the grant it belongs to. */

@@ -4,6 +4,30 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 export type ErrorBody = { success: false; error: { code: string; message: string } };
 
 /**
+ * The error body under `/v1`, OpenAI's (https://platform.openai.com/docs/guides/error-codes): what the
+ * official SDKs read into their error classes. `code` is the relay's own, `param` the field at fault.
+ */
+export type OpenAIErrorBody = { error: { message: string; type: string; param: string | null; code: string } };
+
+/** Who reads an error: the relay's own clients (`relay`), or OpenAI's SDKs under `/v1` (`openai`). */
+export type ErrorDialect = "relay" | "openai";
+
+/** The dialect of a path's errors: OpenAI's everywhere under `/v1`, so that an SDK pointed there reads them right. */
+export function errorDialectOf(path: string): ErrorDialect {
+  return path === "/v1" || path.startsWith("/v1/") ? "openai" : "relay";
+}
+
+/** OpenAI's `type` for a status; a budget that is spent is `insufficient_quota`, as OpenAI's own. */
+function openAIType(status: number, code: string): string {
+  if (code === "budget_exceeded") return "insufficient_quota";
+  if (status === 401) return "authentication_error";
+  if (status === 402 || status === 403) return "permission_error";
+  if (status === 429) return "rate_limit_error";
+  if (status >= 500) return "server_error";
+  return "invalid_request_error";
+}
+
+/**
  * An error the relay answers on purpose. Its message is written for the client and must never contain a
  * secret, a prompt or an upstream's internals; anything that is not a RelayError becomes a generic 500.
  */
@@ -13,24 +37,41 @@ export class RelayError extends Error {
     readonly code: string,
     message: string,
     readonly headers: Record<string, string> = {},
+    /** The request field at fault, when there is one (OpenAI's `param`). */
+    readonly param: string | null = null,
   ) {
     super(message);
     this.name = new.target.name;
   }
 
-  toResponse(): Response {
-    const body: ErrorBody = { success: false, error: { code: this.code, message: this.message } };
-    return new Response(JSON.stringify(body), {
+  /** Keys the body carries beside `error` (the 402's payment links). */
+  protected details(): Record<string, unknown> {
+    return {};
+  }
+
+  toResponse(dialect: ErrorDialect = "relay"): Response {
+    const body: ErrorBody | OpenAIErrorBody =
+      dialect === "openai"
+        ? {
+            error: {
+              message: this.message,
+              type: openAIType(this.status, this.code),
+              param: this.param,
+              code: this.code,
+            },
+          }
+        : { success: false, error: { code: this.code, message: this.message } };
+    return new Response(JSON.stringify({ ...body, ...this.details() }), {
       status: this.status,
       headers: { "Content-Type": "application/json", "Cache-Control": "no-store", ...this.headers },
     });
   }
 }
 
-/** 400 for a body or query that fails validation; the message names the field. */
+/** 400 for a body or query that fails validation; the message names the field, and so does `param`. */
 export class InvalidRequest extends RelayError {
-  constructor(message: string, code = "invalid_request") {
-    super(400, code, message);
+  constructor(message: string, code = "invalid_request", param: string | null = null) {
+    super(400, code, message, {}, param);
   }
 }
 
@@ -47,8 +88,8 @@ export class Forbidden extends RelayError {
 }
 
 export class NotFound extends RelayError {
-  constructor(message = "No such route", code = "not_found") {
-    super(404, code, message);
+  constructor(message = "No such route", code = "not_found", param: string | null = null) {
+    super(404, code, message, {}, param);
   }
 }
 
@@ -157,19 +198,17 @@ export class RetryLater extends RelayError {
   }
 }
 
-/** 402 for a caller who may not read something; `details` (the payment links that would help) join the body. */
+/** 402 for a caller who may not read something; `links` (the payment links that would help) join the body. */
 export class PaymentRequired extends RelayError {
   constructor(
     message: string,
-    readonly details: Record<string, unknown>,
+    readonly links: Record<string, unknown>,
   ) {
     super(402, "payment_required", message);
   }
 
-  override toResponse(): Response {
-    const base = super.toResponse();
-    const body: ErrorBody = { success: false, error: { code: this.code, message: this.message } };
-    return new Response(JSON.stringify({ ...body, ...this.details }), { status: 402, headers: base.headers });
+  protected override details(): Record<string, unknown> {
+    return this.links;
   }
 }
 

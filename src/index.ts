@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { sharedSecretsLoadConfig } from "./caller/identify";
 import type { AppEnv } from "./env";
-import { InternalError, MethodNotAllowed, NotFound, RelayError } from "./errors";
+import { errorDialectOf, InternalError, MethodNotAllowed, NotFound, RelayError } from "./errors";
 import { audit } from "./features/audit/routes";
 import { billing } from "./features/billing/routes";
 import { chat } from "./features/chat/routes";
@@ -67,19 +67,21 @@ app.route("/", oauth);
 app.route("/", consoleApp);
 assertRoutesDeclared(app.routes);
 
+// Errors under /v1 come in OpenAI's shape (the SDKs read them), everywhere else in the relay's.
 app.notFound((c) => {
   const allowed = allowedMethods(app.routes, c.req.path);
-  return (allowed.length > 0 ? new MethodNotAllowed(allowed) : new NotFound()).toResponse();
+  return (allowed.length > 0 ? new MethodNotAllowed(allowed) : new NotFound()).toResponse(errorDialectOf(c.req.path));
 });
 
 app.onError((error, c) => {
-  if (error instanceof RelayError) return error.toResponse();
+  const dialect = errorDialectOf(c.req.path);
+  if (error instanceof RelayError) return error.toResponse(dialect);
   if (error instanceof HTTPException && error.status < 500) {
-    return new RelayError(error.status, "invalid_request", "The request could not be read").toResponse();
+    return new RelayError(error.status, "invalid_request", "The request could not be read").toResponse(dialect);
   }
   // The detail goes to the log only: an unexpected error's message may name internals.
   c.get("log")?.event("error", "unhandled error", { error: error.name, detail: error.message.slice(0, 200) });
-  return new InternalError().toResponse();
+  return new InternalError().toResponse(dialect);
 });
 
 /** The Hono app, for tests that read its routes. */

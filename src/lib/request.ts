@@ -26,10 +26,15 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown): z.outp
   const path = issue?.path.map(String) ?? [];
   // A field the schema does not know is named as the field, not as a problem of the object holding it.
   if (issue?.code === "unrecognized_keys") {
-    throw new InvalidRequest(`${[...path, issue.keys[0]].join(".")}: is not a field this route accepts`);
+    const field = [...path, issue.keys[0]].join(".");
+    throw new InvalidRequest(`${field}: is not a field this route accepts`, "invalid_request", field);
   }
   const field = path.length ? path.join(".") : "body";
-  throw new InvalidRequest(`${field}: ${issue?.message ?? "is invalid"}`);
+  throw new InvalidRequest(
+    `${field}: ${issue?.message ?? "is invalid"}`,
+    "invalid_request",
+    path.length ? field : null,
+  );
 }
 
 const utf8 = new TextDecoder();

@@ -1,7 +1,16 @@
 import { sameDigest } from "../lib/constant-time";
 import { capWithin, costAt, type Demand, fitsIn } from "./demand";
 import type { AcquireResult, AuthRefusal, KeyView } from "./durable-object";
-import { LEASE_MS, type Lease, type LeaseReport, type Limits, type Money, type Refusal, type Usage } from "./state";
+import {
+  LEASE_MS,
+  type Lease,
+  type LeaseReport,
+  type Limits,
+  type Money,
+  periodEnd,
+  type Refusal,
+  type Usage,
+} from "./state";
 
 /**
  * The isolate's side of metering. A request takes its share (one slot, its worst-case reservation) from a
@@ -23,6 +32,17 @@ export type MeterAccess = {
   waitUntil: (promise: Promise<unknown>) => void;
 };
 
+/**
+ * A subject's limits as one request found them, for the answer's rate-limit headers: requests per minute, how
+ * many are left and when the rate is whole again; the monthly token budget, what is left of it and when it resets.
+ */
+export type LimitsView = {
+  perMinute: number;
+  remaining: number;
+  resetMs: number;
+  tokens: { budget: number; remaining: number; resetMs: number } | null;
+};
+
 /** A request's admission: its reservation, and how to settle it with what it used. */
 export type Admission = {
   /**
@@ -36,6 +56,7 @@ export type Admission = {
   costBudgeted: boolean;
   /** How long to wait for the slot (RATE_LIMIT_QUEUE_MS). */
   waitMs: number;
+  limits: LimitsView;
   /** Settles the reservation with what the request used (its reservation, when the usage never arrived). */
   settle(used: Usage): void;
   /** Gives the reservation back unused: the request never reached the upstream. */
@@ -336,6 +357,7 @@ function take(subject: string, entry: Held, demand: Demand, access: MeterAccess,
     key: entry.key,
     costBudgeted: entry.lease.money.micros !== null,
     waitMs,
+    limits: limitsView(entry),
     settle(used) {
       if (done) return;
       done = true;
@@ -356,6 +378,30 @@ function take(subject: string, entry: Held, demand: Demand, access: MeterAccess,
       refill(pool, reserved);
       finish();
     },
+  };
+}
+
+/**
+ * The limits a request of `entry` sees: the Meter counted all of the lease's slots and money as taken when it
+ * granted them, so what the lease still holds is left too.
+ */
+function limitsView(entry: Held): LimitsView {
+  const { view, until, money } = entry.lease;
+  const now = Date.now();
+  const sinceGrant = now - (until - LEASE_MS);
+  const tokens =
+    view.tokens === null
+      ? null
+      : {
+          budget: view.tokens.budget,
+          remaining: Math.max(0, view.tokens.left - (money.tokens ?? 0) + (entry.pool.tokens ?? 0)),
+          resetMs: periodEnd(now) - now,
+        };
+  return {
+    perMinute: view.perMinute,
+    remaining: view.remaining + Math.max(0, entry.pool.slots),
+    resetMs: Math.max(0, view.resetMs - sinceGrant),
+    tokens,
   };
 }
 

@@ -97,6 +97,17 @@ export type Lease = {
   money: { tokens: number | null; micros: number | null };
   /** How long the first request must wait for its slot (RATE_LIMIT_QUEUE_MS), 0 usually. */
   waitMs: number;
+  /**
+   * What the subject's limits looked like when the lease was granted, for the answers' rate-limit headers: its
+   * requests per minute, what is left of them after the lease's slots and when they are whole again, and its
+   * monthly token budget with what was left of it before the lease (null without one).
+   */
+  view: {
+    perMinute: number;
+    remaining: number;
+    resetMs: number;
+    tokens: { budget: number; left: number } | null;
+  };
 };
 
 export type Refusal =
@@ -190,6 +201,12 @@ export function grant(
     slots,
     money: { tokens, micros },
     waitMs: decision.waitMs,
+    view: {
+      perMinute: limits.perMinute,
+      remaining: Math.max(0, decision.remaining - (slots - 1)),
+      resetMs: Math.max(0, tat - now),
+      tokens: limits.budget.tokens === undefined ? null : { budget: limits.budget.tokens, left: left.tokens },
+    },
   };
   return { state: next, lease };
 }

@@ -34,11 +34,13 @@ const chatPerIp = rateLimit({
 /**
  * Chat: RELAY_SECRET (and anything unrecognised) is limited exactly per client IP; a relay key or user token
  * meets only the flood guard here, because its own exact limit and budget are checked in one call to its
- * Meter once the request is read (src/metering/).
+ * Meter once the request is read (src/metering/). The limits the Meter reported then go on the answer.
  */
 const chatLimiter = createMiddleware<AppEnv>(async function chatLimiter(c, next) {
   const kind = chatCaller(c)?.kind;
-  return kind === "relay-key" || kind === "user-jwt" ? floodGuard(c, next) : chatPerIp(c, next);
+  if (kind !== "relay-key" && kind !== "user-jwt") return chatPerIp(c, next);
+  await floodGuard(c, next);
+  for (const [name, value] of Object.entries(c.get("meteredLimits") ?? {})) c.res.headers.set(name, value);
 });
 
 const triggerPerIp = rateLimit({ scope: "trigger", limit: (c) => limits(c.env).TRIGGER_RATE_LIMIT });

@@ -3,6 +3,7 @@ import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
 import { RateLimited } from "../errors";
 import { recentSha256Hex } from "../lib/constant-time";
+import { requestLimitHeaders } from "./headers";
 import { takeSlot } from "./leases";
 
 type RateLimitOptions = {
@@ -21,7 +22,7 @@ type RateLimitOptions = {
  * Exact rate limiting through the RateLimiter Durable Object (one per scope and key), asked through the
  * isolate's leases (leases.ts: no call while a lease of the bucket holds). Runs before
  * authentication, so guessing a secret is limited too. Adds the IETF draft `RateLimit-Policy` and
- * `RateLimit` headers (draft-ietf-httpapi-ratelimit-headers) to every answer, and `Retry-After` to a 429.
+ * `RateLimit` headers and OpenAI's `x-ratelimit-*-requests` (headers.ts) to every answer, and `Retry-After` to a 429.
  */
 export function rateLimit({ scope, limit, key, periodMs = 60_000, queueMs }: RateLimitOptions) {
   const windowSeconds = Math.ceil(periodMs / 1000);
@@ -30,10 +31,7 @@ export function rateLimit({ scope, limit, key, periodMs = 60_000, queueMs }: Rat
     const bucket = `${scope}:${key ? await recentSha256Hex(await key(c)) : c.get("clientIpHash")}`;
     const limiter = () => c.env.RATE_LIMITER.getByName(bucket);
     const decision = await takeSlot(limiter, bucket, quota, periodMs, queueMs?.(c) ?? 0);
-    const headers = {
-      "RateLimit-Policy": `"${scope}";q=${quota};w=${windowSeconds}`,
-      RateLimit: `"${scope}";r=${decision.remaining};t=${Math.ceil(decision.resetMs / 1000)}`,
-    };
+    const headers = requestLimitHeaders(scope, quota, decision.remaining, decision.resetMs, windowSeconds);
     if (!decision.allowed) {
       throw new RateLimited(Math.max(1, Math.ceil(decision.retryAfterMs / 1000)), headers, decision.firstRefusal);
     }

@@ -21,7 +21,10 @@ const SNAKE_CASE = /^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$/;
 /** 402 adds the links that would grant access to the error (docs/api.md, "Private library"). */
 const EXTRA_ERROR_KEYS: Record<number, readonly string[]> = { 402: ["billing_links", "store_link"] };
 
-/** The problems with one answer's status, shape, body and headers (empty when it is fine). */
+/**
+ * The problems with one answer's status, shape, body and headers (empty when it is fine). `path` is the path
+ * the request was sent to (its errors are OpenAI's when it is under /v1), `route` the route it was meant for.
+ */
 export function answerProblems(
   method: string,
   route: string,
@@ -30,6 +33,7 @@ export function answerProblems(
   text: string,
   extraSecrets: readonly string[] = [],
   errors?: "oauth" | "html",
+  path = route,
 ): string[] {
   const problems: string[] = [];
   const isHead = method.toUpperCase() === "HEAD";
@@ -57,7 +61,7 @@ export function answerProblems(
     } catch {
       problems.push(`a ${status} whose body is not JSON`);
     }
-    if (body !== undefined) problems.push(...errorShapeProblems(status, body));
+    if (body !== undefined) problems.push(...errorShapeProblems(status, body, path));
     if (!/^application\/json\b/i.test(headers.get("Content-Type") ?? "")) {
       problems.push(`a ${status} with Content-Type ${headers.get("Content-Type")}`);
     }
@@ -91,23 +95,35 @@ function oauthErrorProblems(status: number, text: string): string[] {
   return problems;
 }
 
-/** Exactly `{success: false, error: {code: snake_case, message: string}}` (402 may add its links). */
-export function errorShapeProblems(status: number, body: unknown): string[] {
+/**
+ * Exactly `{success: false, error: {code: snake_case, message: string}}` (402 may add its links); under `/v1`
+ * OpenAI's `{error: {message, type, param, code}}`, `param` a string or null (docs/api.md, "Conventions").
+ */
+export function errorShapeProblems(status: number, body: unknown, route = ""): string[] {
   if (body === null || typeof body !== "object" || Array.isArray(body))
     return [`a ${status} whose body is not an object`];
+  const openai = route.startsWith("/v1/");
   const problems: string[] = [];
   const record = body as Record<string, unknown>;
-  const allowed = new Set(["success", "error", ...(EXTRA_ERROR_KEYS[status] ?? [])]);
+  const allowed = new Set([...(openai ? [] : ["success"]), "error", ...(EXTRA_ERROR_KEYS[status] ?? [])]);
   const extra = Object.keys(record).filter((key) => !allowed.has(key));
   if (extra.length > 0) problems.push(`a ${status} with extra keys ${extra.join(", ")}`);
-  if (record.success !== false) problems.push(`a ${status} without success: false`);
+  if (!openai && record.success !== false) problems.push(`a ${status} without success: false`);
   const error = record.error as Record<string, unknown> | undefined;
   if (error === null || typeof error !== "object" || Array.isArray(error)) {
     problems.push(`a ${status} without an error object`);
     return problems;
   }
   const keys = Object.keys(error).sort().join(",");
-  if (keys !== "code,message") problems.push(`a ${status} whose error has keys ${keys}`);
+  if (keys !== (openai ? "code,message,param,type" : "code,message")) {
+    problems.push(`a ${status} whose error has keys ${keys}`);
+  }
+  if (openai && !(typeof error.type === "string" && SNAKE_CASE.test(error.type))) {
+    problems.push(`a ${status} whose type is ${JSON.stringify(error.type)}`);
+  }
+  if (openai && !(error.param === null || typeof error.param === "string")) {
+    problems.push(`a ${status} whose param is ${JSON.stringify(error.param)}`);
+  }
   if (typeof error.code !== "string" || !SNAKE_CASE.test(error.code)) {
     problems.push(`a ${status} whose code is ${JSON.stringify(error.code)}`);
   }

@@ -120,6 +120,9 @@ type Refusal = { status: 400 | 401 | 403; code: string };
 /** "ok": 2xx with the fixture's success; "other-user": the fixture's `asOtherUser`; else a refusal. */
 type Expectation = "ok" | "other-user" | Refusal;
 
+/** OpenAI's error `type` of each refusal status (https://platform.openai.com/docs/guides/error-codes). */
+const OPENAI_TYPES = { 400: "invalid_request_error", 401: "authentication_error", 403: "permission_error" } as const;
+
 const OK = "ok";
 const E401: Refusal = { status: 401, code: "unauthorized" };
 const E400: Refusal = { status: 400, code: "invalid_signature" };
@@ -556,9 +559,20 @@ for (const name of routeNames) {
             expect(response.headers.get("Content-Security-Policy")).toMatch(/^default-src 'none'; /);
             expect(await response.text()).not.toMatch(/test-(?:admin|chatgpt|relay)-token|secret/);
           } else {
-            // Exactly the error shape: no other key, a code, a human sentence.
+            // Exactly the error shape: no other key, a code, a human sentence; under /v1 OpenAI's, with its type.
             const body = await response.json();
-            expect(body).toEqual({ success: false, error: { code: expectation.code, message: expect.any(String) } });
+            expect(body).toEqual(
+              spec.path.startsWith("/v1/")
+                ? {
+                    error: {
+                      message: expect.any(String),
+                      type: OPENAI_TYPES[expectation.status],
+                      param: null,
+                      code: expectation.code,
+                    },
+                  }
+                : { success: false, error: { code: expectation.code, message: expect.any(String) } },
+            );
           }
           if (expectation.status === 401 && spec.auth === "mcp-token") {
             // The challenge also says where OAuth discovery starts (RFC 9728 §5.1).

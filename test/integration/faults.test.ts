@@ -16,9 +16,11 @@ import { auditOf, paymentHeaders, rowsOf, stripeEvent, stripeSignature } from ".
 import {
   auditRowsOf,
   captureLogs,
+  errorAt,
   errorBody,
   githubScenario,
   jsonHeaders,
+  openaiError,
   openaiScenario,
   relay,
   uniqueId,
@@ -135,7 +137,7 @@ describe("faults: slow OpenAI headers", () => {
     const elapsed = Date.now() - started;
     expect(response.status).toBe(504);
     expect(await response.json()).toEqual(
-      errorBody("upstream_timeout", "The OpenAI upstream did not answer within 250 ms"),
+      errorAt(path, "upstream_timeout", "The OpenAI upstream did not answer within 250 ms"),
     );
     expect(elapsed).toBeGreaterThanOrEqual(240);
     expect(elapsed).toBeLessThan(1500);
@@ -151,7 +153,7 @@ describe("faults: slow OpenAI headers", () => {
       { OPENAI_BASE_URL: upstream.baseUrl, OPENAI_TIMEOUT_MS: "250" },
     );
     expect(response.status).toBe(504);
-    expect(await response.json()).toEqual(errorBody("upstream_timeout"));
+    expect(await response.json()).toEqual(openaiError("upstream_timeout", undefined, null, "server_error"));
     expect(Date.now() - started).toBeLessThan(1500);
   });
 

@@ -105,6 +105,7 @@ async function runCase(
     body,
     extraSecrets,
     spec.errors,
+    pathSeen(built.target),
   );
   if (response.status >= 400) {
     const [toOpenAI, toGitHub, after] = await Promise.all([
@@ -122,6 +123,16 @@ async function runCase(
   }
   const code = /"code":"([a-z0-9_]+)"/.exec(body)?.[1];
   return { status: response.status, code, problems, description: built.description, body };
+}
+
+/** The path as the Worker's router reads it: percent-escapes of unreserved characters decoded (`/%761` is `/v1`). */
+function pathSeen(target: string): string {
+  const { pathname } = new URL(target, "https://relay.test");
+  try {
+    return decodeURI(pathname);
+  } catch {
+    return pathname;
+  }
 }
 
 /** Runs `runs` cases of one route through fast-check; a failure throws with the seed and counterexample. */

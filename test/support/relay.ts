@@ -104,6 +104,27 @@ export function errorBody(code: string, message?: string) {
   return { success: false, error: { code, message: message ?? (expect.any(String) as unknown as string) } };
 }
 
+/**
+ * The error shape under `/v1` (OpenAI's, docs/api.md "Conventions"): the relay's code, and the exact message,
+ * `param` and `type` when the test cares about them (else any string, any string or null, any string).
+ */
+export function openaiError(code: string, message?: string, param?: string | null, type?: string) {
+  const any = expect.any(String) as unknown as string;
+  return {
+    error: {
+      message: message ?? any,
+      type: type ?? any,
+      param: param === undefined ? (expect.toBeOneOf([any, null]) as unknown as string | null) : param,
+      code,
+    },
+  };
+}
+
+/** The error shape of a path: OpenAI's under `/v1`, the relay's elsewhere. */
+export function errorAt(path: string, code: string, message?: string) {
+  return path.startsWith("/v1/") ? openaiError(code, message) : errorBody(code, message);
+}
+
 /** What the GitHub stand-in recorded for one request (see test/stand-ins/github.ts). */
 export type GitHubRequest = {
   method: string;

@@ -2,6 +2,7 @@ import { BudgetExceeded, InternalError, RateLimited, Unauthorized } from "../../
 import { type Admission, admit, type MeterAccess, MeterRefused } from "../../metering/client";
 import type { Demand } from "../../metering/demand";
 import type { Limits } from "../../metering/state";
+import { requestLimitHeaders } from "../../rate-limit/headers";
 import { keyMeter } from "./routes";
 import { hashSecret, keyIdOf } from "./secret";
 import { findKey } from "./store";
@@ -11,9 +12,10 @@ export function meterRefusal(error: MeterRefused, now: number): Error {
   const { refusal } = error;
   switch (refusal.refused) {
     case "rate_limited":
-      return new RateLimited(Math.max(1, Math.ceil(refusal.retryAfterMs / 1000)), {
-        "RateLimit-Policy": `"subject";q=${refusal.perMinute};w=60`,
-      });
+      return new RateLimited(
+        Math.max(1, Math.ceil(refusal.retryAfterMs / 1000)),
+        requestLimitHeaders("subject", refusal.perMinute, 0, refusal.retryAfterMs),
+      );
     case "budget_exceeded":
       return new BudgetExceeded(refusal.resetAt, now);
     case "invalid":

@@ -2,7 +2,15 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ADMIN_TOKEN } from "../../../test/secrets";
 import { chatWith, createKey } from "../../../test/support/keys";
-import { atClock, errorBody, openaiScenario, relay, uniqueId, uniqueIp } from "../../../test/support/relay";
+import {
+  atClock,
+  errorBody,
+  openaiError,
+  openaiScenario,
+  relay,
+  uniqueId,
+  uniqueIp,
+} from "../../../test/support/relay";
 import { sha256Hex } from "../../lib/constant-time";
 
 const hello = { messages: [{ role: "user", content: "Hello" }] };
@@ -175,7 +183,7 @@ describe("POST /admin/keys/{id}/revoke", () => {
     expect(body).toMatchObject({ success: true, key: { id, revoked_at: expect.any(String) } });
     const refused = await chatWith(secret, hello, vars);
     expect(refused.status).toBe(401);
-    expect(await refused.json()).toEqual(errorBody("unauthorized"));
+    expect(await refused.json()).toEqual(openaiError("unauthorized"));
     expect(await upstream.received()).toHaveLength(1);
     expect((await auditOfKey(id)).map((row) => row.action)).toEqual(["key_create", "key_revoke"]);
 
