@@ -6,9 +6,10 @@ import { Hono, type MiddlewareHandler } from "hono";
 import { identifyCaller } from "../src/caller/identify";
 import type { AppEnv } from "../src/env";
 import { prepareChatRequest } from "../src/features/chat/prepare";
-import { chatConfig, chatRequest } from "../src/features/chat/schema";
+import { chatRequest } from "../src/features/chat/schema";
 import { usageOfBody } from "../src/features/chat/usage";
 import { hashSecret } from "../src/features/keys/secret";
+import { modelConfig } from "../src/features/proxy/config";
 import { app } from "../src/index";
 import { recentSha256Hex, sha256Hex } from "../src/lib/constant-time";
 import { Logger } from "../src/lib/log";
@@ -41,7 +42,7 @@ const answer = new TextEncoder().encode(
     usage: { prompt_tokens: 9, completion_tokens: 3, total_tokens: 12 },
   }),
 );
-const config = chatConfig.parse({ OPENAI_API_KEY: "sk" });
+const config = modelConfig.parse({ OPENAI_API_KEY: "sk" });
 const limits = { perMinute: 1_000_000, budget: { tokens: 1e15 }, queueMs: 0 };
 const price = priceOf(PACKAGE_PRICES, "gpt-4o-mini");
 const demand = demandOf(90, price, 1, 100);
@@ -100,7 +101,7 @@ const parts: Record<string, (env: PartsEnv, ctx: ExecutionContext) => unknown> =
     const prepared = prepareChatRequest(JSON.parse(body), config);
     return demandOf(promptEstimate(prepared.request), price, prepared.choices, prepared.want);
   },
-  "usage from a JSON answer": () => usageOfBody(answer, "gpt-4o-mini", price, () => used),
+  "usage from a JSON answer": () => usageOfBody(answer, { model: "gpt-4o-mini", price, estimate: () => used }),
   "lease: admit and settle": async (env, ctx) => {
     const access = { meter: () => env.METER.getByName("parts"), waitUntil: (p: Promise<unknown>) => ctx.waitUntil(p) };
     const admission = await admit("parts", demand, limits, access);

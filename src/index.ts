@@ -24,6 +24,7 @@ import { library } from "./features/library/routes";
 import { mcp } from "./features/mcp/routes";
 import { oauth } from "./features/oauth/routes";
 import { webhooks } from "./features/payments/routes";
+import { routingConfig } from "./features/proxy/providers";
 import { trigger } from "./features/trigger/routes";
 import { triggerLoadConfig } from "./features/trigger/schema";
 import { deliverAlerts } from "./features/usage/alerts";
@@ -38,11 +39,13 @@ import { assertRoutesDeclared } from "./routes";
 export { Meter } from "./metering/durable-object";
 export { RateLimiter } from "./rate-limit/durable-object";
 
-// A routing table or event filter that is malformed, or leads outside ALLOWED_REPOS, or two shared secrets that
-// are the same, stop the Worker here: the deploy fails with the reason instead of a request failing later.
+// A routing table or event filter that is malformed, or leads outside ALLOWED_REPOS, two shared secrets that
+// are the same, or a malformed PROVIDERS or MODEL_FALLBACKS stop the Worker here: the deploy fails with the
+// reason instead of a request failing later.
 assertConfig(env, triggerLoadConfig);
 assertConfig(env, runStatusLoadConfig);
 assertConfig(env, sharedSecretsLoadConfig);
+assertConfig(env, routingConfig);
 
 const app = new Hono<AppEnv>();
 

@@ -30,8 +30,37 @@ function bookOf(models: Record<string, TableEntry>): PriceBook {
 /** Where the built-in prices come from (src/metering/price-table.json, `npm run prices`). */
 export const PRICE_SOURCE: string = table.source;
 
+/**
+ * The built-in price tables of the maintained data package, by provider (`openai`, `anthropic`, `google`,
+ * `groq`, `mistral`, `deepseek`, `x-ai`): what a PROVIDERS entry names as its `price_table`.
+ */
+export const PRICE_TABLES: ReadonlyMap<string, PriceBook> = new Map(
+  Object.entries(table.providers).map(([id, models]) => [id, bookOf(models as Record<string, TableEntry>)]),
+);
+
 /** The built-in prices of the default upstream, OpenAI, from the maintained data package. */
-export const PACKAGE_PRICES: PriceBook = bookOf(table.providers.openai as Record<string, TableEntry>);
+export const PACKAGE_PRICES: PriceBook = PRICE_TABLES.get("openai") ?? new Map();
+
+/**
+ * The prices the relay meters with: MODEL_PRICES (`own`) laid over one built-in table, per provider. `book(null)`
+ * is MODEL_PRICES alone (a provider without a table).
+ */
+export type Prices = { own: PriceBook; book(table: string | null): PriceBook };
+
+function pricesOver(own: PriceBook): Prices {
+  const books = new Map<string | null, PriceBook>();
+  return {
+    own,
+    book(name) {
+      let book = books.get(name);
+      if (!book) {
+        book = new Map([...((name === null ? undefined : PRICE_TABLES.get(name)) ?? []), ...own]);
+        books.set(name, book);
+      }
+      return book;
+    },
+  };
+}
 
 const usdPerMillion = z.number().finite().min(0).max(1_000_000);
 const ownPrice = z.strictObject({
@@ -42,7 +71,7 @@ const ownPrice = z.strictObject({
 
 /**
  * MODEL_PRICES: a JSON object of model → `{input, output, cached_input?}` (USD per million tokens; cached input
- * costs what input costs unless given), laid over the built-in prices.
+ * costs what input costs unless given), laid over the built-in prices of every provider.
  */
 export const modelPrices = z.preprocess(
   (value) => {
@@ -53,8 +82,8 @@ export const modelPrices = z.preprocess(
       return value;
     }
   },
-  z.record(z.string().min(1).max(256), ownPrice).transform((own): PriceBook => {
-    const book = new Map(PACKAGE_PRICES);
+  z.record(z.string().min(1).max(256), ownPrice).transform((own): Prices => {
+    const book = new Map<string, Price>();
     for (const [name, price] of Object.entries(own)) {
       book.set(name, {
         input: price.input,
@@ -63,7 +92,7 @@ export const modelPrices = z.preprocess(
         tiers: [],
       });
     }
-    return book;
+    return pricesOver(book);
   }),
 );
 
@@ -103,23 +132,30 @@ export function costMicros(price: Price, counts: TokenCounts): number {
 /** A chat request's parts that count as input, for the estimate. */
 export type PromptParts = { messages: unknown[]; [field: string]: unknown };
 
-/** What an image part may cost as input at most (a high-detail image at OpenAI's largest size). */
+/** What an image (or a file, whose pages may be images) may cost as input at most: a high-detail image at OpenAI's largest size. */
 export const IMAGE_TOKENS = 2_000;
 
+/** Parts whose tokens are not their JSON's bytes: images by URL or inline, files by id or URL. */
+const IMAGE_PART = /"type":"(?:image_url|input_image|input_file)"/g;
+
 /**
- * An upper bound of a request's prompt tokens: a token is at least one byte, so the UTF-8 size of the
- * messages, tools and formats as JSON (which adds quotes and keys) bounds the text; images are counted at
- * IMAGE_TOKENS each.
+ * An upper bound of the input tokens of a request's parts: a token is at least one byte, so the UTF-8 size of
+ * the parts as JSON (which adds quotes and keys) bounds their text; images and files are counted at
+ * IMAGE_TOKENS each besides.
  */
+export function inputEstimate(parts: Record<string, unknown>): number {
+  const json = JSON.stringify(parts);
+  const images = (json.match(IMAGE_PART) ?? []).length;
+  return new TextEncoder().encode(json).length + images * IMAGE_TOKENS;
+}
+
+/** An upper bound of a chat request's prompt tokens: its messages, tools and formats (inputEstimate). */
 export function promptEstimate(request: PromptParts): number {
-  const input = {
+  return inputEstimate({
     messages: request.messages,
     tools: request.tools,
     functions: request.functions,
     response_format: request.response_format,
     prediction: request.prediction,
-  };
-  const json = JSON.stringify(input);
-  const images = (json.match(/"type":"image_url"/g) ?? []).length;
-  return new TextEncoder().encode(json).length + images * IMAGE_TOKENS;
+  });
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { errorBody, jsonHeaders, ORIGIN, relay, uniqueIp } from "../support/relay";
+import { errorBody, jsonHeaders, ORIGIN, openaiError, relay, uniqueIp } from "../support/relay";
 
 describe("GET /relay/health", () => {
   it("answers 200 with no secret configured and is never rate limited", async () => {
@@ -37,7 +37,14 @@ describe("unknown routes and methods", () => {
     const response = await relay("/v1/chat/completions");
     expect(response.status).toBe(405);
     expect(response.headers.get("Allow")).toBe("POST");
-    expect(await response.json()).toEqual(errorBody("method_not_allowed"));
+    expect(await response.json()).toEqual(openaiError("method_not_allowed", "This route accepts POST", null));
+  });
+
+  it("answers an unknown path under /v1 in OpenAI's error shape, with a request id", async () => {
+    const response = await relay("/v1/responses/resp_123");
+    expect(response.status).toBe(404);
+    expect(response.headers.get("X-Request-Id")).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await response.json()).toEqual(openaiError("not_found", "No such route", null, "invalid_request_error"));
   });
 });
 
@@ -52,7 +59,7 @@ describe("origin allowlist and CORS", () => {
       vars,
     );
     expect(response.status).toBe(403);
-    expect(await response.json()).toEqual(errorBody("origin_not_allowed"));
+    expect(await response.json()).toEqual(openaiError("origin_not_allowed", undefined, null, "permission_error"));
   });
 
   it("answers a preflight from an allowed origin with that origin, never *", async () => {
@@ -73,6 +80,25 @@ describe("origin allowlist and CORS", () => {
     expect(response.headers.get("Access-Control-Allow-Methods")).toContain("POST");
     expect(response.headers.get("Access-Control-Allow-Headers")).toBe("authorization,content-type");
     expect(response.headers.get("Vary")).toContain("Origin");
+  });
+
+  it("lets a page read the rate-limit headers, both kinds, and the provider that served", async () => {
+    const response = await relay(
+      "/v1/chat/completions",
+      { method: "POST", headers: jsonHeaders(uniqueIp(), { Origin: ORIGIN }), body: chatBody },
+      vars,
+    );
+    expect(response.status).toBe(200);
+    const exposed = (response.headers.get("Access-Control-Expose-Headers") ?? "").toLowerCase().split(/\s*,\s*/);
+    for (const name of [
+      "ratelimit",
+      "x-ratelimit-remaining-requests",
+      "x-ratelimit-remaining-tokens",
+      "x-relay-provider",
+    ]) {
+      expect(exposed).toContain(name);
+    }
+    expect(response.headers.get("x-relay-provider")).toBe("openai");
   });
 
   it("refuses a preflight from another origin", async () => {

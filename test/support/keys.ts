@@ -30,8 +30,19 @@ export function chatWith(
   vars?: Record<string, string | undefined>,
   headers: Record<string, string> = {},
 ): Promise<Response> {
+  return postWith("/v1/chat/completions", credential, body, vars, headers);
+}
+
+/** POSTs a JSON request to `path` with a credential, from a fresh IP unless told otherwise. */
+export function postWith(
+  path: string,
+  credential: string,
+  body: unknown,
+  vars?: Record<string, string | undefined>,
+  headers: Record<string, string> = {},
+): Promise<Response> {
   return relay(
-    "/v1/chat/completions",
+    path,
     {
       method: "POST",
       headers: {
@@ -63,4 +74,28 @@ export async function eventually(check: () => Promise<void>, timeoutMs = 5000): 
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
+}
+
+/** `GET /admin/usage` rows for `query`. */
+export async function usageRows(query: string): Promise<Array<Record<string, unknown>>> {
+  const response = await relay(`/admin/usage?${query}`, {
+    headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, "CF-Connecting-IP": uniqueIp() },
+  });
+  return ((await response.json()) as { rows: Array<Record<string, unknown>> }).rows;
+}
+
+/** `from` and `to` around now: a request made now is in the span, whatever the day (and at midnight). */
+export function aroundNow(): string {
+  const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+  return `from=${day(-1)}&to=${day(1)}`;
+}
+
+/** A subject's usage row of the days around now. */
+export async function usageRowOf(subject: string): Promise<Record<string, unknown> | undefined> {
+  return (await usageRows(`${aroundNow()}&group_by=subject`)).find((row) => row.subject === subject);
+}
+
+/** Waits until a subject's usage row of the days around now has these values (usage reaches D1 on timers). */
+export async function expectUsageRow(subject: string, expected: Record<string, unknown>): Promise<void> {
+  await eventually(async () => expect(await usageRowOf(subject)).toMatchObject(expected));
 }

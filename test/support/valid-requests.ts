@@ -633,6 +633,13 @@ export const VALID_REQUESTS: Record<RouteName, RouteExample> = {
     upstream: NOTHING,
     audited: null,
   },
+  model: {
+    request: () => ({ path: "/v1/models/gpt-4o-mini", query: [], headers: {} }),
+    succeeded: async (response) =>
+      expect(await bodyOf(response)).toEqual({ id: "gpt-4o-mini", object: "model", created: 0, owned_by: "openai" }),
+    upstream: NOTHING,
+    audited: null,
+  },
   createKey: {
     request: (c, variant) => ({
       path: "/admin/keys",

@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { OPENAI_API_KEY, RELAY_SECRET } from "../../../test/secrets";
 import {
   captureLogs,
-  errorBody,
   jsonHeaders,
+  openaiError,
   openaiScenario,
   relay,
   uniqueId,
@@ -100,7 +100,7 @@ describe("POST /v1/chat/completions: server-enforced limits", () => {
     });
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual(
-      errorBody("model_not_allowed", 'model: "gpt-4.5-preview" is not in ALLOWED_MODELS'),
+      openaiError("model_not_allowed", 'model: "gpt-4.5-preview" is not in ALLOWED_MODELS'),
     );
     expect(await upstream.received()).toEqual([]);
   });
@@ -117,20 +117,88 @@ describe("POST /v1/chat/completions: server-enforced limits", () => {
 
 describe("POST /v1/chat/completions: only known fields, each checked", () => {
   it.each([
-    ["service_tier", { service_tier: "priority" }],
-    ["store", { store: true }],
-    ["metadata", { metadata: { a: "b" } }],
-    ["modalities", { modalities: ["text", "audio"] }],
-    ["audio", { audio: { voice: "alloy", format: "wav" } }],
-    ["web_search_options", { web_search_options: {} }],
     ["made_up", { made_up: 1 }],
-  ])("refuses %s by name with 400 and sends nothing", async (field, extra) => {
+    ["prompt_cache_options.mode", { prompt_cache_options: { mode: "explicit" }, made: 1 }],
+  ])("refuses a field it does not know (%s) by name, with param naming it, and sends nothing", async (_, extra) => {
     const upstream = openaiScenario("ok");
     const response = await relay("/v1/chat/completions", post({ ...hello, ...extra }), {
       OPENAI_BASE_URL: upstream.baseUrl,
     });
+    const field = Object.keys(extra).at(-1) ?? "";
     expect(response.status).toBe(400);
-    expect(await response.json()).toEqual(errorBody("invalid_request", `${field}: is not a field this route accepts`));
+    expect(await response.json()).toEqual(
+      openaiError("invalid_request", `${field}: is not a field this route accepts`, field, "invalid_request_error"),
+    );
+    expect(await upstream.received()).toEqual([]);
+  });
+
+  it.each([
+    [
+      "service_tier",
+      { service_tier: "priority" },
+      "service_tier_not_allowed",
+      {},
+      { SERVICE_TIERS: "default,priority" },
+    ],
+    ["service_tier", { service_tier: "scale" }, "service_tier_not_allowed", {}, { SERVICE_TIERS: "scale" }],
+    ["modalities", { modalities: ["text", "audio"] }, "audio_not_allowed", {}, { AUDIO_OUTPUT: "true" }],
+    ["audio", { audio: { voice: "alloy", format: "wav" } }, "audio_not_allowed", {}, { AUDIO_OUTPUT: "true" }],
+    ["web_search_options", { web_search_options: {} }, "tool_not_allowed", {}, { RESPONSES_TOOLS: "web_search" }],
+  ])(
+    "decides %s by configuration: refused with param naming it by default, sent once allowed",
+    async (field, extra, code, refusing, allowing) => {
+      const refused = openaiScenario("ok");
+      const refusal = await relay("/v1/chat/completions", post({ ...hello, ...extra }), {
+        OPENAI_BASE_URL: refused.baseUrl,
+        ...refusing,
+      });
+      expect(refusal.status).toBe(400);
+      expect(await refusal.json()).toEqual(openaiError(code, undefined, field, "invalid_request_error"));
+      expect(await refused.received()).toEqual([]);
+
+      const allowed = openaiScenario("ok");
+      const answer = await relay("/v1/chat/completions", post({ ...hello, ...extra }), {
+        OPENAI_BASE_URL: allowed.baseUrl,
+        ...allowing,
+      });
+      expect(answer.status).toBe(200);
+      const [received] = await allowed.received();
+      expect(received?.body).toMatchObject(extra);
+    },
+  );
+
+  it("passes store, metadata and the other fields of today's reference through as sent", async () => {
+    const upstream = openaiScenario("ok");
+    const request = {
+      ...hello,
+      model: "gpt-4o-mini",
+      max_tokens: 40,
+      temperature: 0.2,
+      store: true,
+      metadata: { app: "phone", build: "42" },
+      service_tier: "flex",
+      modalities: ["text"],
+      moderation: { model: "omni-moderation-latest" },
+      prompt_cache_retention: "24h",
+      prompt_cache_options: { mode: "explicit" },
+      reasoning_effort: "xhigh",
+    };
+    const response = await relay("/v1/chat/completions", post(request), { OPENAI_BASE_URL: upstream.baseUrl });
+    expect(response.status).toBe(200);
+    const [received] = await upstream.received();
+    expect(received?.body).toEqual(request);
+  });
+
+  it("refuses metadata beyond OpenAI's 16 keys with param naming it", async () => {
+    const upstream = openaiScenario("ok");
+    const metadata = Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, "v"]));
+    const response = await relay("/v1/chat/completions", post({ ...hello, metadata }), {
+      OPENAI_BASE_URL: upstream.baseUrl,
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual(
+      openaiError("invalid_request", "metadata: must have at most 16 keys", "metadata", "invalid_request_error"),
+    );
     expect(await upstream.received()).toEqual([]);
   });
 
@@ -214,7 +282,7 @@ describe("POST /v1/chat/completions: n choices share MAX_TOKENS", () => {
       MAX_TOKENS: "100",
     });
     expect(response.status).toBe(400);
-    expect(await response.json()).toEqual(errorBody("too_many_choices", "n: at most 100 choices fit in MAX_TOKENS"));
+    expect(await response.json()).toEqual(openaiError("too_many_choices", "n: at most 100 choices fit in MAX_TOKENS"));
     expect(await upstream.received()).toEqual([]);
   });
 });
@@ -255,7 +323,7 @@ describe("POST /v1/chat/completions: bad input changes nothing", () => {
     const upstream = openaiScenario("ok");
     const response = await relay("/v1/chat/completions", init, { OPENAI_BASE_URL: upstream.baseUrl });
     expect(response.status).toBe(status);
-    expect(await response.json()).toEqual(errorBody(code, message));
+    expect(await response.json()).toEqual(openaiError(code, message));
     expect(await upstream.received()).toEqual([]);
   });
 });
@@ -276,7 +344,7 @@ describe("POST /v1/chat/completions: authentication and configuration", () => {
     });
     expect(response.status).toBe(401);
     expect(response.headers.get("WWW-Authenticate")).toBe('Bearer realm="relay"');
-    expect(await response.json()).toEqual(errorBody("unauthorized", "Missing or invalid credentials"));
+    expect(await response.json()).toEqual(openaiError("unauthorized", "Missing or invalid credentials"));
     expect(await upstream.received()).toEqual([]);
   });
 
@@ -284,7 +352,7 @@ describe("POST /v1/chat/completions: authentication and configuration", () => {
     const response = await relay("/v1/chat/completions", post(hello), { [name]: undefined });
     expect(response.status).toBe(503);
     expect(await response.json()).toEqual(
-      errorBody("not_configured", `The relay is not configured: ${name} is not set`),
+      openaiError("not_configured", `The relay is not configured: ${name} is not set`),
     );
   });
 
@@ -292,7 +360,9 @@ describe("POST /v1/chat/completions: authentication and configuration", () => {
     const response = await relay("/v1/chat/completions", post(hello), { MAX_TOKENS: "lots-of-tokens" });
     expect(response.status).toBe(503);
     const body = await response.text();
-    expect(JSON.parse(body)).toEqual(errorBody("not_configured", "The relay is not configured: MAX_TOKENS is invalid"));
+    expect(JSON.parse(body)).toEqual(
+      openaiError("not_configured", "The relay is not configured: MAX_TOKENS is invalid"),
+    );
     expect(body).not.toContain("lots-of-tokens");
   });
 });
@@ -312,10 +382,15 @@ describe("POST /v1/chat/completions: rate limit (RATE_LIMIT_REQUESTS per minute 
     expect(Number(limited?.headers.get("Retry-After"))).toBeGreaterThanOrEqual(1);
     expect(limited?.headers.get("RateLimit-Policy")).toBe('"chat";q=5;w=60');
     expect(limited?.headers.get("RateLimit")).toMatch(/^"chat";r=0;t=\d+$/);
-    expect(await limited?.json()).toEqual(errorBody("rate_limited"));
+    expect(await limited?.json()).toEqual(openaiError("rate_limited"));
 
     const passed = responses.find((r) => r.status === 200);
     expect(passed?.headers.get("RateLimit")).toMatch(/^"chat";r=[0-4];t=\d+$/);
+    // OpenAI's headers beside them, saying the same.
+    expect(passed?.headers.get("x-ratelimit-limit-requests")).toBe("5");
+    expect(passed?.headers.get("x-ratelimit-remaining-requests")).toMatch(/^[0-4]$/);
+    expect(passed?.headers.get("x-ratelimit-reset-requests")).toMatch(/^(?:\d+ms|[\d.]+s)$/);
+    expect(limited?.headers.get("x-ratelimit-remaining-requests")).toBe("0");
   });
 
   it("counts per IP: another client is not affected", async () => {
@@ -412,14 +487,14 @@ describe("POST /v1/chat/completions: upstream failures", () => {
     const response = await relay("/v1/chat/completions", post(hello), { OPENAI_BASE_URL: upstream.baseUrl });
     expect(response.status).toBe(502);
     expect(await response.json()).toEqual(
-      errorBody("upstream_unreachable", "The OpenAI upstream could not be reached"),
+      openaiError("upstream_unreachable", "The OpenAI upstream could not be reached"),
     );
   });
 
   it("answers 502 when nothing listens", async () => {
     const response = await relay("/v1/chat/completions", post(hello), { OPENAI_BASE_URL: "http://127.0.0.1:1/v1" });
     expect(response.status).toBe(502);
-    expect(await response.json()).toEqual(errorBody("upstream_unreachable"));
+    expect(await response.json()).toEqual(openaiError("upstream_unreachable"));
   });
 
   it("answers 504 when no answer arrives within OPENAI_TIMEOUT_MS", async () => {
@@ -432,7 +507,7 @@ describe("POST /v1/chat/completions: upstream failures", () => {
     expect(response.status).toBe(504);
     expect(Date.now() - started).toBeLessThan(2000);
     expect(await response.json()).toEqual(
-      errorBody("upstream_timeout", "The OpenAI upstream did not answer within 300 ms"),
+      openaiError("upstream_timeout", "The OpenAI upstream did not answer within 300 ms"),
     );
   });
 
@@ -558,7 +633,7 @@ describe("POST /v1/chat/completions: an answer that stalls or never ends, stream
       });
       expect(result).toEqual({
         status: 504,
-        body: errorBody("upstream_timeout", "The OpenAI upstream sent nothing more of its answer for 300 ms"),
+        body: openaiError("upstream_timeout", "The OpenAI upstream sent nothing more of its answer for 300 ms"),
       });
       expect(Date.now() - started).toBeLessThan(2000);
       expect(logs).toContain('"msg":"chat answer ended: upstream_stalled"');
@@ -574,7 +649,7 @@ describe("POST /v1/chat/completions: an answer that stalls or never ends, stream
     });
     expect(result).toEqual({
       status: 502,
-      body: errorBody("upstream_unreachable", "The OpenAI upstream answered with more than 8388608 bytes"),
+      body: openaiError("upstream_unreachable", "The OpenAI upstream answered with more than 8388608 bytes"),
     });
     expect(logs).toContain('"msg":"chat answer ended: upstream_too_large"');
   });

@@ -1,30 +1,17 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { ADMIN_TOKEN, RELAY_SECRET } from "../../../test/secrets";
-import { chatWith, createKey, eventually, meterOf } from "../../../test/support/keys";
+import { RELAY_SECRET } from "../../../test/secrets";
+import { aroundNow, chatWith, createKey, eventually, meterOf, usageRows } from "../../../test/support/keys";
 import { grant, userJwt } from "../../../test/support/ledger";
 import { FAR } from "../../../test/support/library";
-import { captureLogs, errorBody, openaiScenario, relay, uniqueId, uniqueIp } from "../../../test/support/relay";
+import { captureLogs, openaiError, openaiScenario, relay, uniqueId, uniqueIp } from "../../../test/support/relay";
 import { promptEstimate } from "../../metering/prices";
 
 const hello = { messages: [{ role: "user", content: "Hello" }] };
 
-async function usageRows(query: string) {
-  const response = await relay(`/admin/usage?${query}`, {
-    headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, "CF-Connecting-IP": uniqueIp() },
-  });
-  return ((await response.json()) as { rows: Array<Record<string, unknown>> }).rows;
-}
-
 /** The secret with its last character changed (never to itself). */
 function otherLastCharacter(secret: string): string {
   return `${secret.slice(0, -1)}${secret.endsWith("A") ? "B" : "A"}`;
-}
-
-/** `from` and `to` around now: a request made now is in the span, whatever the day (and at midnight). */
-function aroundNow(): string {
-  const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
-  return `from=${day(-1)}&to=${day(1)}`;
 }
 
 describe("chat with a relay key", () => {
@@ -60,7 +47,7 @@ describe("chat with a relay key", () => {
     const upstream = openaiScenario("ok");
     const response = await chatWith(await secret(), hello, { OPENAI_BASE_URL: upstream.baseUrl });
     expect(response.status).toBe(401);
-    expect(await response.json()).toEqual(errorBody("unauthorized", "Missing or invalid credentials"));
+    expect(await response.json()).toEqual(openaiError("unauthorized", "Missing or invalid credentials"));
     expect(await upstream.received()).toEqual([]);
   });
 
@@ -71,7 +58,7 @@ describe("chat with a relay key", () => {
     const refused = await chatWith(secret, { ...hello, model: "gpt-4o" }, vars);
     expect(refused.status).toBe(400);
     expect(await refused.json()).toEqual(
-      errorBody("model_not_allowed", 'model: "gpt-4o" is not one of this relay key\'s models'),
+      openaiError("model_not_allowed", 'model: "gpt-4o" is not one of this relay key\'s models'),
     );
     expect((await chatWith(secret, { ...hello, model: "gpt-4o-mini" }, vars)).status).toBe(200);
     expect(await upstream.received()).toHaveLength(1);
@@ -81,7 +68,7 @@ describe("chat with a relay key", () => {
     const { secret } = await createKey({ scopes: ["trigger"] });
     const response = await chatWith(secret, hello);
     expect(response.status).toBe(403);
-    expect(await response.json()).toEqual(errorBody("scope_not_allowed"));
+    expect(await response.json()).toEqual(openaiError("scope_not_allowed"));
   });
 
   it("uses the key's own per-minute limit instead of the per-IP one", async () => {
@@ -91,10 +78,20 @@ describe("chat with a relay key", () => {
     const statuses = [];
     for (let i = 0; i < 3; i++) statuses.push(await chatWith(secret, hello, vars, { "CF-Connecting-IP": ip }));
     expect(statuses.map((r) => r.status)).toEqual([200, 200, 429]);
-    const limited = statuses[2] as Response;
+    // Every answer carries the key's own limit, in the IETF draft's headers and OpenAI's.
+    const [first, second, limited] = statuses as [Response, Response, Response];
+    expect(first.headers.get("RateLimit-Policy")).toBe('"subject";q=2;w=60');
+    expect(first.headers.get("RateLimit")).toMatch(/^"subject";r=1;t=\d+$/);
+    expect(first.headers.get("x-ratelimit-limit-requests")).toBe("2");
+    expect(first.headers.get("x-ratelimit-remaining-requests")).toBe("1");
+    expect(second.headers.get("x-ratelimit-remaining-requests")).toBe("0");
+    expect(first.headers.get("x-ratelimit-limit-tokens")).toBeNull();
     expect(limited.headers.get("RateLimit-Policy")).toBe('"subject";q=2;w=60');
+    expect(limited.headers.get("RateLimit")).toMatch(/^"subject";r=0;t=\d+$/);
+    expect(limited.headers.get("x-ratelimit-remaining-requests")).toBe("0");
+    expect(limited.headers.get("x-ratelimit-reset-requests")).toMatch(/^(?:\d+m)?[\d.]+s$/);
     expect(Number(limited.headers.get("Retry-After"))).toBeGreaterThan(0);
-    expect(await limited.json()).toEqual(errorBody("rate_limited"));
+    expect(await limited.json()).toEqual(openaiError("rate_limited", undefined, null, "rate_limit_error"));
   });
 
   it("refuses a key past its expires_at", async () => {
@@ -133,7 +130,7 @@ describe("budgets: spend never passes a budget, however many requests race", () 
     expect(admitted.length).toBeGreaterThanOrEqual(10);
     for (const response of refused) {
       expect(response.status).toBe(429);
-      expect(await response.json()).toEqual(errorBody("budget_exceeded"));
+      expect(await response.json()).toEqual(openaiError("budget_exceeded"));
       expect(Number(response.headers.get("Retry-After"))).toBeGreaterThan(0);
     }
     for (const response of admitted) expect(await response.json()).toMatchObject({ object: "chat.completion" });
@@ -170,7 +167,7 @@ describe("budgets: spend never passes a budget, however many requests race", () 
     const { secret } = await createKey({ monthly_cost_budget_usd: 1 });
     const response = await chatWith(secret, { ...hello, model: "mystery-model" });
     expect(response.status).toBe(400);
-    expect(await response.json()).toEqual(errorBody("model_not_priced"));
+    expect(await response.json()).toEqual(openaiError("model_not_priced"));
   });
 });
 
@@ -288,8 +285,8 @@ describe("GET /v1/models", () => {
     expect(relaySecret.body).toEqual({
       object: "list",
       data: [
-        { id: "gpt-4o-mini", object: "model", created: 0, owned_by: "soul-mirror-relay" },
-        { id: "gpt-4o", object: "model", created: 0, owned_by: "soul-mirror-relay" },
+        { id: "gpt-4o-mini", object: "model", created: 0, owned_by: "openai" },
+        { id: "gpt-4o", object: "model", created: 0, owned_by: "openai" },
       ],
     });
     const { secret } = await createKey({ models: ["gpt-4o", "o3"] });
@@ -320,8 +317,12 @@ describe("chat with a user token (CHAT_USER_JWT=true)", () => {
     const response = await chatWith(await userJwt(user), hello, vars());
     expect(response.status).toBe(402);
     expect(await response.json()).toMatchObject({
-      success: false,
-      error: { code: "payment_required", message: "An active subscription is required to chat" },
+      error: {
+        code: "payment_required",
+        message: "An active subscription is required to chat",
+        type: "permission_error",
+        param: null,
+      },
       billing_links: [
         { tier: "monthly", payment_link: `https://pay.test/monthly?client_reference_id=${user}` },
         {},
@@ -341,7 +342,7 @@ describe("chat with a user token (CHAT_USER_JWT=true)", () => {
       vars({ TIER_TOKEN_BUDGETS: "monthly=100" }),
     );
     expect(response.status).toBe(429);
-    expect(await response.json()).toEqual(errorBody("budget_exceeded"));
+    expect(await response.json()).toEqual(openaiError("budget_exceeded"));
   });
 
   it("treats a user token as a wrong relay secret while CHAT_USER_JWT is off", async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { ADMIN_TOKEN, RELAY_SECRET } from "../../../test/secrets";
-import { chatWith, createKey, eventually, meterOf } from "../../../test/support/keys";
-import { errorBody, openaiScenario, relay, uniqueIp } from "../../../test/support/relay";
+import { RELAY_SECRET } from "../../../test/secrets";
+import { aroundNow, chatWith, createKey, eventually, meterOf, usageRowOf, usageRows } from "../../../test/support/keys";
+import { openaiError, openaiScenario } from "../../../test/support/relay";
 import { LEAST_ANSWER_TOKENS } from "../../metering/demand";
 import { promptEstimate } from "../../metering/prices";
 
@@ -11,22 +11,7 @@ import { promptEstimate } from "../../metering/prices";
 
 const hello = { messages: [{ role: "user", content: "Hello!" }] };
 
-async function usageRows(query: string) {
-  const response = await relay(`/admin/usage?${query}`, {
-    headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, "CF-Connecting-IP": uniqueIp() },
-  });
-  return ((await response.json()) as { rows: Array<Record<string, unknown>> }).rows;
-}
-
-/** `from` and `to` around now: a request made now is in the span, whatever the day (and at midnight). */
-function aroundNow(): string {
-  const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
-  return `from=${day(-1)}&to=${day(1)}`;
-}
-
-async function rowOf(subject: string) {
-  return (await usageRows(`${aroundNow()}&group_by=subject`)).find((row) => row.subject === subject);
-}
+const rowOf = usageRowOf;
 
 describe("a budget refuses only what it cannot cover", () => {
   it("serves 100 requests in a row until real spend is within one request of a 1,000-token budget", async () => {
@@ -147,7 +132,7 @@ describe("prices", () => {
     const { secret } = await createKey({ monthly_cost_budget_usd: 1 });
     const response = await chatWith(secret, { ...hello, model }, { OPENAI_BASE_URL: upstream.baseUrl });
     expect(response.status).toBe(status);
-    if (status === 400) expect(await response.json()).toEqual(errorBody("model_not_priced"));
+    if (status === 400) expect(await response.json()).toEqual(openaiError("model_not_priced"));
   });
 
   it("takes MODEL_PRICES over the built-in prices, cached input at its own rate or the input's", async () => {
@@ -174,7 +159,7 @@ describe("Meter state cannot be poisoned", () => {
     for (const model of PROTOTYPE_NAMES) {
       const response = await chatWith(secret, { ...hello, model }, { OPENAI_BASE_URL: upstream.baseUrl });
       expect(response.status, model).toBe(400);
-      expect(await response.json()).toEqual(errorBody("model_not_priced"));
+      expect(await response.json()).toEqual(openaiError("model_not_priced"));
     }
     expect(await upstream.received()).toEqual([]);
     // The lease the first request took goes back when it ends, and nothing was spent.

@@ -1,6 +1,7 @@
 import { createParser, type EventSourceMessage } from "eventsource-parser";
-import { costMicros, type Price } from "../../metering/prices";
+import type { Price } from "../../metering/prices";
 import type { Usage } from "../../metering/state";
+import { addPiece, type Pricing, type Produced, reportedUsage, wholeAnswerUsage } from "../proxy/usage";
 
 /** Token counts as OpenAI reports them (`usage` of a completion, or of the last chunk of a stream). */
 type Reported = {
@@ -9,40 +10,12 @@ type Reported = {
   prompt_tokens_details?: { cached_tokens?: unknown } | null;
 };
 
-function count(value: unknown): number | undefined {
-  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
-}
-
-/** Usage of `model` with these counts, priced (cached prompt tokens at the cached rate) when it has a price. */
-function priced(
-  model: string,
-  price: Price | undefined,
-  counts: { promptTokens: number; cachedTokens: number; completionTokens: number },
-  estimated: boolean,
-): Usage {
-  return {
-    model,
-    promptTokens: counts.promptTokens,
-    completionTokens: counts.completionTokens,
-    micros: price === undefined ? 0 : costMicros(price, counts),
-    priced: price !== undefined,
-    estimated,
-  };
-}
-
 /** The usage an upstream reported, priced; undefined when it reported none or nonsense. */
 export function usageOf(reported: unknown, model: string, price: Price | undefined): Usage | undefined {
   if (typeof reported !== "object" || reported === null) return undefined;
   const { prompt_tokens, completion_tokens, prompt_tokens_details } = reported as Reported;
-  const promptTokens = count(prompt_tokens);
-  const completionTokens = count(completion_tokens);
-  if (promptTokens === undefined || completionTokens === undefined) return undefined;
-  const cachedTokens = Math.min(count(prompt_tokens_details?.cached_tokens) ?? 0, promptTokens);
-  return priced(model, price, { promptTokens, cachedTokens, completionTokens }, false);
+  return reportedUsage(model, price, prompt_tokens, prompt_tokens_details?.cached_tokens, completion_tokens);
 }
-
-/** Generated text seen so far: its UTF-8 bytes, and how many pieces (stream events) brought it. */
-export type Produced = { bytes: number; pieces: number };
 
 const encoder = new TextEncoder();
 
@@ -54,51 +27,21 @@ function addText(produced: Produced, part: unknown): void {
   if (Array.isArray(tool_calls)) {
     for (const call of tool_calls) texts.push((call as { function?: { arguments?: unknown } })?.function?.arguments);
   }
-  let bytes = 0;
-  for (const text of texts) if (typeof text === "string") bytes += encoder.encode(text).length;
-  if (bytes > 0) {
-    produced.bytes += bytes;
-    produced.pieces += 1;
-  }
-}
-
-/**
- * What an answer that never reported its usage is charged: the prompt at its upper bound, and the text it
- * produced at a token per three UTF-8 bytes (English runs about four, other scripts fewer) or a token per
- * streamed piece if that is more, never more than the output cap allowed. Marked `estimated`.
- */
-export function estimatedUsage(
-  model: string,
-  price: Price | undefined,
-  promptTokens: number,
-  produced: Produced,
-  maxCompletionTokens: number,
-): Usage {
-  const completionTokens = Math.min(maxCompletionTokens, Math.max(produced.pieces, Math.ceil(produced.bytes / 3)));
-  return priced(model, price, { promptTokens, cachedTokens: 0, completionTokens }, true);
+  addPiece(produced, texts);
 }
 
 /**
  * The usage of a whole (non-streamed) chat completion: what it reports, else an estimate from its choices'
  * text (estimatedUsage), else undefined when the body is not a completion at all.
  */
-export function usageOfBody(
-  body: Uint8Array,
-  model: string,
-  price: Price | undefined,
-  estimate: (produced: Produced) => Usage,
-): Usage | undefined {
-  let completion: { usage?: unknown; choices?: unknown };
-  try {
-    completion = JSON.parse(new TextDecoder().decode(body));
-  } catch {
-    return undefined;
-  }
-  const reported = usageOf(completion?.usage, model, price);
-  if (reported || !Array.isArray(completion?.choices)) return reported;
-  const produced = { bytes: 0, pieces: 0 };
-  for (const choice of completion.choices) addText(produced, (choice as { message?: unknown })?.message);
-  return estimate(produced);
+export function usageOfBody(body: Uint8Array, pricing: Pricing): Usage | undefined {
+  return wholeAnswerUsage(
+    body,
+    pricing,
+    (reported) => usageOf(reported, pricing.model, pricing.price),
+    "choices",
+    (produced, choice) => addText(produced, (choice as { message?: unknown })?.message),
+  );
 }
 
 /**

@@ -5,12 +5,13 @@ import { Forbidden } from "../../errors";
 import { type Admission, admit, type MeterAccess, MeterRefused } from "../../metering/client";
 import type { Demand } from "../../metering/demand";
 import type { Limits } from "../../metering/state";
+import { requestLimitHeaders, tokenLimitHeaders } from "../../rate-limit/headers";
 import { admitRelayKey, meterRefusal } from "../keys/admit";
 import { readEntitlements } from "../ledger/read";
 import { ledgerOf } from "../ledger/routes";
 import { userOfToken } from "../ledger/user";
 import { paymentRequired } from "../library/access";
-import type { MeteringConfig } from "./schema";
+import type { MeteringConfig } from "./config";
 
 /** Whose request it is (its metered subject), and what the Meter admitted (null for RELAY_SECRET, limited per IP). */
 export type Admitted = { subject: string; admission: Admission | null };
@@ -31,6 +32,18 @@ async function admitted(run: () => Promise<Admission>, now: number): Promise<Adm
   } catch (error) {
     throw error instanceof MeterRefused ? meterRefusal(error, now) : error;
   }
+}
+
+/**
+ * The rate-limit headers of an answer a Meter admitted (a relay key's, a user's): its per-minute limit in the
+ * IETF draft's form and OpenAI's, and OpenAI's token trio where a monthly token budget applies.
+ */
+export function limitHeadersOf(admission: Admission): Record<string, string> {
+  const { perMinute, remaining, resetMs, tokens } = admission.limits;
+  return {
+    ...requestLimitHeaders("subject", perMinute, remaining, resetMs),
+    ...(tokens ? tokenLimitHeaders(tokens.budget, tokens.remaining, tokens.resetMs) : {}),
+  };
 }
 
 /** Admits a relay key's request (src/features/keys/admit.ts); the key must have the `chat` scope. */
@@ -78,14 +91,19 @@ async function admitUser(
 export async function admitCaller(c: Context<AppEnv>, demand: Demand, config: MeteringConfig): Promise<Admitted> {
   const limits: Limits = { perMinute: config.RATE_LIMIT_REQUESTS, budget: {}, queueMs: config.RATE_LIMIT_QUEUE_MS };
   const caller = chatCaller(c);
+  let admitted: Admitted;
   switch (caller?.kind) {
     case "relay-key":
-      return admitKey(c, caller.secret, demand, limits);
+      admitted = await admitKey(c, caller.secret, demand, limits);
+      break;
     case "user-jwt":
-      return admitUser(c, caller.token, demand, limits, config);
+      admitted = await admitUser(c, caller.token, demand, limits, config);
+      break;
     default:
       return { subject: RELAY_SECRET_SUBJECT, admission: null };
   }
+  if (admitted.admission) c.set("meteredLimits", limitHeadersOf(admitted.admission));
+  return admitted;
 }
 
 /** Where RELAY_SECRET's usage is reported. */
