@@ -17,6 +17,7 @@ import {
 } from "./features/dispatches/consumer";
 import { dispatches } from "./features/dispatches/routes";
 import { type DispatchMessage, runStatusLoadConfig } from "./features/dispatches/schema";
+import { embeddings } from "./features/embeddings/routes";
 import { health } from "./features/health/routes";
 import { keys } from "./features/keys/routes";
 import { entitlements } from "./features/ledger/routes";
@@ -25,6 +26,7 @@ import { mcp } from "./features/mcp/routes";
 import { oauth } from "./features/oauth/routes";
 import { webhooks } from "./features/payments/routes";
 import { routingConfig } from "./features/proxy/providers";
+import { responses } from "./features/responses/routes";
 import { trigger } from "./features/trigger/routes";
 import { triggerLoadConfig } from "./features/trigger/schema";
 import { deliverAlerts } from "./features/usage/alerts";
@@ -55,6 +57,8 @@ app.route("/", health);
 app.use(originPolicy());
 
 app.route("/", chat);
+app.route("/", responses);
+app.route("/", embeddings);
 app.route("/", connector);
 app.route("/", trigger);
 app.route("/", audit);

@@ -4,6 +4,7 @@ import { chatRoutes } from "./features/chat/routes";
 import { connectorRoutes } from "./features/connector/routes";
 import { consoleRoutes } from "./features/console/routes";
 import { dispatchRoutes } from "./features/dispatches/routes";
+import { embeddingsRoutes } from "./features/embeddings/routes";
 import { healthRoutes } from "./features/health/routes";
 import { keyRoutes } from "./features/keys/routes";
 import { entitlementRoutes } from "./features/ledger/routes";
@@ -11,6 +12,7 @@ import { libraryRoutes } from "./features/library/routes";
 import { mcpRoutes } from "./features/mcp/routes";
 import { oauthRoutes } from "./features/oauth/routes";
 import { webhookRoutes } from "./features/payments/routes";
+import { responsesRoutes } from "./features/responses/routes";
 import { triggerRoutes } from "./features/trigger/routes";
 import { usageRoutes } from "./features/usage/routes";
 import type { RouteSpec } from "./middleware/guard";
@@ -23,6 +25,8 @@ import type { RouteSpec } from "./middleware/guard";
 export const ROUTES = {
   ...healthRoutes,
   ...chatRoutes,
+  ...responsesRoutes,
+  ...embeddingsRoutes,
   ...connectorRoutes,
   ...triggerRoutes,
   ...auditRoutes,

@@ -1,5 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { json, listenOnLoopback, parseRecorded, readBody } from "./http.ts";
+import { type EmbeddingsBody, embed } from "./openai-embeddings.ts";
+import { type ResponsesBody, type ResponsesPlan, respond } from "./openai-responses.ts";
 
 /**
  * Stand-in for an OpenAI-compatible server on 127.0.0.1, speaking the real wire format (JSON and SSE).
@@ -30,6 +32,11 @@ import { json, listenOnLoopback, parseRecorded, readBody } from "./http.ts";
  *   stall-body-<s>  status s with a JSON content type and the first bytes of a body, then nothing more
  *   huge-json       200 JSON of more than 8 MiB (the relay's cap on an answer)
  *   huge-stream     a stream of more than 8 MiB
+ * The same scenarios answer `/v1/responses` (openai-responses.ts: `ok` reports the `max_output_tokens` it
+ * received as its text; `gen`, `gencrlf`, `chat`, `drip`, `cut` and `stall` stream typed events token by
+ * token, honouring `max_output_tokens`; `gen-<k>-<c>-<r>` reports c cached input and r reasoning tokens) and
+ * `/v1/embeddings` (openai-embeddings.ts: every content scenario embeds; `usagefirst` writes the usage before
+ * the data); `status`, `echo`, `hang`, `reset` and `slow` behave alike on all three paths.
  * `GET /__requests/<id>` returns what the scenario received, with `closed_early` set when the client hung
  * up before the answer was complete. Any other path answers 599 so a wrong URL fails loudly.
  */
@@ -42,7 +49,10 @@ export type RecordedRequest = {
   closed_early: boolean;
 };
 
-const scenarioPath = /^\/s\/([\w.-]+)\/([\w-]+)\/v1\/chat\/completions$/;
+const scenarioPath = /^\/s\/([\w.-]+)\/([\w-]+)\/v1\/(chat\/completions|responses|embeddings)$/;
+
+/** The three OpenAI paths the stand-in serves. */
+type Endpoint = "chat/completions" | "responses" | "embeddings";
 
 export async function startOpenAIStandIn(port = 0): Promise<{ url: string; close(): Promise<void> }> {
   const recorded = new Map<string, RecordedRequest[]>();
@@ -55,7 +65,7 @@ export async function startOpenAIStandIn(port = 0): Promise<{ url: string; close
     const match = scenarioPath.exec(url.pathname);
     if (!match || req.method !== "POST")
       return json(res, 599, { error: { message: `stand-in: no route ${req.method} ${url.pathname}` } });
-    const [, id = "", behaviour = ""] = match;
+    const [, id = "", behaviour = "", endpoint = "chat/completions"] = match;
 
     const text = await readBody(req);
     const record: RecordedRequest = {
@@ -75,12 +85,50 @@ export async function startOpenAIStandIn(port = 0): Promise<{ url: string; close
     res.on("close", () => {
       if (!res.writableFinished) record.closed_early = true;
     });
-    await behave(behaviour, record, req, res);
+    await behave(behaviour, record, req, res, endpoint as Endpoint);
   });
   return listenOnLoopback(server, port);
 }
 
-async function behave(behaviour: string, record: RecordedRequest, req: IncomingMessage, res: ServerResponse) {
+/** Answers a content scenario of `/v1/responses` or `/v1/embeddings`; false for one all paths share. */
+async function answerOther(endpoint: Endpoint, behaviour: string, record: RecordedRequest, res: ServerResponse) {
+  const [kind = "", a, b, c] = behaviour.split("-");
+  if (["status", "echo", "hang", "reset", "slow"].includes(kind) || behaviour.startsWith("stall-body")) return false;
+  if (endpoint === "embeddings") {
+    if (kind === "stall") return false;
+    embed(res, record.body as EmbeddingsBody, kind === "usagefirst");
+    return true;
+  }
+  const body = record.body as ResponsesBody;
+  const onEvent = () => {
+    record.chunks_sent++;
+  };
+  const plans: Record<string, ResponsesPlan> = {
+    ok: { tokens: 1, text: `max_output_tokens=${body.max_output_tokens ?? "none"}` },
+    gen: { tokens: Number(a ?? 5), cached: Number(b ?? 0), reasoning: Number(c ?? 0) },
+    gencrlf: { tokens: Number(a ?? 5), cached: Number(b ?? 0), reasoning: Number(c ?? 0), crlf: true },
+    drip: { tokens: Number(a ?? 5), everyMs: Number(b ?? 100), onEvent },
+    cut: { tokens: Number(a ?? 2), everyMs: 20, end: "cut", onEvent },
+    stall: { tokens: Number(a ?? 2), everyMs: 20, end: "stall", onEvent },
+  };
+  // Like a real server: whole for a plain request, token by token for `stream: true`.
+  plans.chat = body.stream
+    ? { tokens: Number(a ?? 5), everyMs: Number(b ?? 100), onEvent }
+    : (plans.ok as ResponsesPlan);
+  const plan = Object.hasOwn(plans, kind) ? plans[kind] : undefined;
+  if (plan === undefined) return false;
+  await respond(res, body, plan);
+  return true;
+}
+
+async function behave(
+  behaviour: string,
+  record: RecordedRequest,
+  req: IncomingMessage,
+  res: ServerResponse,
+  endpoint: Endpoint,
+) {
+  if (endpoint !== "chat/completions" && (await answerOther(endpoint, behaviour, record, res))) return;
   const body = (record.body ?? {}) as {
     model?: string;
     max_tokens?: number;
@@ -120,6 +168,7 @@ async function behave(behaviour: string, record: RecordedRequest, req: IncomingM
     case "slow":
       await new Promise((resolve) => setTimeout(resolve, Number(a ?? 1000)));
       if (res.destroyed) return;
+      if (endpoint !== "chat/completions") return void (await answerOther(endpoint, "ok", record, res));
       return json(res, 200, completion(body.model ?? "unknown", `max_tokens=${body.max_tokens ?? "none"}`));
     case "status":
       return json(res, Number(a), { error: { message: `stand-in error ${a}`, type: "stand_in", code: `status_${a}` } });

@@ -312,6 +312,40 @@ export const VALID_REQUESTS: Record<RouteName, RouteExample> = {
   },
   chat: chat("/relay/openai/chat"),
   chatCompletions: chat("/v1/chat/completions"),
+  responses: {
+    request: (_, variant) => ({
+      path: "/v1/responses",
+      query: [],
+      headers: JSON_TYPE,
+      body: {
+        model: "gpt-4o-mini",
+        input: variant % 2 ? [{ role: "user", content: [{ type: "input_text", text: "Hi" }] }] : "Hello",
+        instructions: "Be brief.",
+        max_output_tokens: 50,
+        metadata: { app: "valid-requests" },
+      },
+    }),
+    succeeded: async (response) =>
+      expect(await bodyOf(response)).toMatchObject({ object: "response", status: "completed" }),
+    upstream: { openai: 1, github: 0 },
+    audited: null,
+  },
+  embeddings: {
+    request: (_, variant) => ({
+      path: "/v1/embeddings",
+      query: [],
+      headers: JSON_TYPE,
+      body: {
+        model: "text-embedding-3-small",
+        input: variant % 2 ? ["Hello", "world"] : "Hello",
+        encoding_format: variant % 2 ? "base64" : "float",
+      },
+    }),
+    succeeded: async (response) =>
+      expect(await bodyOf(response)).toMatchObject({ object: "list", data: [{ object: "embedding", index: 0 }] }),
+    upstream: { openai: 1, github: 0 },
+    audited: null,
+  },
   dispatch: connector(
     "/chatgpt/dispatch",
     { owner: "octo", repo: "hivemind", event_type: "hivemind-task", client_payload: { task: "write docs", n: 1 } },
