@@ -23,6 +23,8 @@ const CHAT_PATH = "/v1/chat/completions";
 const hello = { model: "gpt-4o-mini", messages: [{ role: "user", content: "Hello" }] };
 const body = JSON.stringify(hello);
 const streamBody = JSON.stringify({ ...hello, stream: true });
+const RESPONSES_PATH = "/v1/responses";
+const responsesStreamBody = JSON.stringify({ model: hello.model, input: "Hello", stream: true });
 const headersOf = (credential: string) => ({
   "Content-Type": "application/json",
   Authorization: `Bearer ${credential}`,
@@ -144,6 +146,12 @@ const targets: Record<string, Target> = {
 for (const target of Object.values(targets)) {
   for (const { headers } of target.requests.slice(0, 3)) await check(target.url, headers);
 }
+// The Responses stream too (the first-event timings below would otherwise time an error just as well).
+for (const name of ["bare", "relay", "keys"]) {
+  const target = targets[name] as Target;
+  const headers = target.requests[0]?.headers ?? {};
+  await check(target.url.replace(CHAT_PATH, RESPONSES_PATH), headers, responsesStreamBody);
+}
 
 type Sample = { rps: number; p50: number; p99: number; errors: number; cpuMicros: number };
 async function load(target: Target, connections: number, duration: number): Promise<Sample> {
@@ -190,13 +198,24 @@ for (const connections of [10, 50]) {
   }
 }
 
-// 6. Time to the first streamed chunk, sequential requests, alternating bare, relay and keys.
-const firstChunk: Record<string, number[]> = { bare: [], relay: [], keys: [] };
+// 6. Time to the first streamed chunk of a chat and to the first event of a Responses stream, sequential
+// requests, alternating bare, relay and keys.
+const streams = {
+  chat: { path: CHAT_PATH, body: streamBody },
+  responses: { path: RESPONSES_PATH, body: responsesStreamBody },
+};
+const firstChunk: Record<string, number[]> = {};
 for (let i = 0; i < firstChunkSamples; i++) {
-  for (const name of ["bare", "relay", "keys"] as const) {
-    const target = targets[name] as Target;
-    const headers = target.requests[i % target.requests.length]?.headers ?? {};
-    firstChunk[name]?.push(await timeToFirstChunk(target.url, headers));
+  for (const [stream, { path, body: sent }] of Object.entries(streams)) {
+    for (const name of ["bare", "relay", "keys"] as const) {
+      const target = targets[name] as Target;
+      const headers = target.requests[i % target.requests.length]?.headers ?? {};
+      const key = stream === "chat" ? name : `${stream}: ${name}`;
+      firstChunk[key] = [
+        ...(firstChunk[key] ?? []),
+        await timeToFirstChunk(target.url.replace(CHAT_PATH, path), headers, sent),
+      ];
+    }
   }
 }
 
@@ -241,13 +260,17 @@ for (const connections of [10, 50]) {
   }
 }
 const ttfc = (name: string) => firstChunk[name] ?? [];
-lines.push("", "| first streamed chunk | p50 ms | p90 ms |", "| --- | ---: | ---: |");
-for (const name of ["bare", "relay", "keys"])
+lines.push("", "| first streamed chunk (chat) / first event (Responses) | p50 ms | p90 ms |", "| --- | ---: | ---: |");
+for (const name of Object.keys(firstChunk))
   lines.push(`| ${name} | ${median(ttfc(name)).toFixed(2)} | ${percentile(ttfc(name), 0.9).toFixed(2)} |`);
-for (const name of ["relay", "keys"]) {
-  ratios.push(
-    `- first streamed chunk, ${name}: relay − bare p50 **${(median(ttfc(name)) - median(ttfc("bare"))).toFixed(2)} ms**`,
-  );
+for (const [stream, prefix] of [
+  ["first streamed chunk", ""],
+  ["first Responses event", "responses: "],
+] as const) {
+  for (const name of ["relay", "keys"]) {
+    const overhead = median(ttfc(`${prefix}${name}`)) - median(ttfc(`${prefix}bare`));
+    ratios.push(`- ${stream}, ${name}: relay − bare p50 **${overhead.toFixed(2)} ms**`);
+  }
 }
 ratios.push(`- bundle: ${(bundle.length / 1024).toFixed(1)} KiB minified, **${gzipKiB.toFixed(1)} KiB gzipped**`);
 lines.push("", "| part, one call | wall µs | workerd CPU µs |", "| --- | ---: | ---: |");
@@ -290,17 +313,23 @@ async function firstLine<T = unknown>(child: ChildProcess): Promise<T> {
   });
 }
 
-async function check(url: string, headers: Record<string, string>) {
-  const response = await fetch(url, { method: "POST", headers, body });
+async function check(url: string, headers: Record<string, string>, sent = body) {
+  const response = await fetch(url, { method: "POST", headers, body: sent });
   if (response.status !== 200) throw new Error(`${url} answered ${response.status}: ${await response.text()}`);
   await response.arrayBuffer();
 }
 
-/** Time to the first chunk of a streamed answer, on a connection of its own (no pool, no reused socket). */
-function timeToFirstChunk(url: string, headers: Record<string, string>): Promise<number> {
+/**
+ * Time to the first chunk of a streamed answer, on a connection of its own (no pool, no reused socket). The
+ * headers are copied without any `Content-Length`: autocannon writes its own body's length into the header
+ * objects it is handed, which would cut this body short. Anything but a 200 fails the run.
+ */
+function timeToFirstChunk(url: string, given: Record<string, string>, sent: string): Promise<number> {
+  const headers = Object.fromEntries(Object.entries(given).filter(([name]) => name.toLowerCase() !== "content-length"));
   return new Promise((done, fail) => {
     const started = performance.now();
     const request = httpRequest(url, { method: "POST", headers, agent: false }, (response) => {
+      if (response.statusCode !== 200) fail(new Error(`${url} answered ${response.statusCode}`));
       response.once("data", () => {
         done(performance.now() - started);
         response.destroy();
@@ -308,6 +337,8 @@ function timeToFirstChunk(url: string, headers: Record<string, string>): Promise
       response.once("error", fail);
     });
     request.once("error", fail);
-    request.end(streamBody);
+    // A first chunk that never comes fails the run instead of hanging it.
+    request.setTimeout(10_000, () => request.destroy(new Error(`${url}: no first chunk within 10 s`)));
+    request.end(sent);
   });
 }
