@@ -21,6 +21,8 @@ const EXPECTED_NOISE = [
   /Network connection lost/,
   /^exception = \S+: disconnected: /,
   /^NOSENTRY SQLite alarm handler canceled/,
+  // …and what workerd says when a busy machine runs a Durable Object's alarm late.
+  /^NOSENTRY SQLite alarm overdue/,
   /Can't read from request stream because client disconnected/,
   /^stack: (?:\S*workerd@\S+ ?)+$/,
   /^Sourcemap for ".*node_modules\/.*" points to missing source files$/,
@@ -42,8 +44,9 @@ await buildConsole();
 
 export default defineConfig({
   test: {
-    // Only failures and the summary; the Worker's own log lines show only for a failing test.
-    reporters: ["minimal"],
+    // A line per finished file, then only failures and the summary; the Worker's own log lines show only for
+    // a failing test.
+    reporters: ["minimal", "./test/progress-reporter.ts"],
     silent: "passed-only",
     projects: [
       {
@@ -108,6 +111,10 @@ export default defineConfig({
         ],
         test: {
           name: "workers",
+          // A test's own deadlines (a stand-in's delay, a timeout under test) decide what it checks; these only
+          // catch a hang, and leave room for a machine that is busy with other work (the defaults are 5 s, 10 s).
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
           // One workerd per worker process for all its files, not one per file: every test uses ids of its own.
           isolate: false,
           maxWorkers: 2,
@@ -133,7 +140,8 @@ export default defineConfig({
           sequence: { groupOrder: 1 },
           environment: "node",
           testTimeout: 60_000,
-          hookTimeout: 60_000,
+          // A file that starts a relay of its own waits for `wrangler dev` (test/e2e/dev-server.ts: up to 120 s).
+          hookTimeout: 150_000,
         },
       },
     ],

@@ -16,8 +16,8 @@ const SCREENSHOTS = resolve(import.meta.dirname, "screenshots");
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 
-/** Polls `check` until it passes (usage reaches D1 a second or two after the requests). */
-async function eventually(check: () => Promise<void>, timeoutMs = 15_000): Promise<void> {
+/** Polls `check` until it passes (usage reaches D1 a second or two after the requests, longer on a busy machine). */
+async function eventually(check: () => Promise<void>, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
