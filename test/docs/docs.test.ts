@@ -43,6 +43,22 @@ describe("the documentation", () => {
     expect(outside).toEqual([]);
   });
 
+  it("README names the packages `npm install` warns EBADENGINE about on Node 20, as package-lock.json has them", () => {
+    type Lock = { packages: Record<string, { optional?: boolean; engines?: { node?: string } }> };
+    // A range all of whose major versions lie above 20 (">=22.0.0", "^22.12.0 || >=24") refuses Node 20; npm
+    // skips an optional package it cannot use instead of warning.
+    const majors = (range: string) => [...range.matchAll(/(?<![.\d])\d+/g)].map((major) => Number(major[0]));
+    const refusesNode20 = (range = "") => majors(range).length > 0 && majors(range).every((major) => major > 20);
+    const lock = JSON.parse(read("package-lock.json")) as Lock;
+    const warned = Object.entries(lock.packages)
+      .filter(([path, entry]) => path !== "" && !entry.optional && refusesNode20(entry.engines?.node))
+      .map(([path]) => path.slice(path.lastIndexOf("node_modules/") + "node_modules/".length))
+      .sort();
+    const listed = /warns `EBADENGINE` for the packages that need Node 22 \(([^)]*)\)/.exec(read("README.md"))?.[1];
+    expect(warned.length).toBeGreaterThan(0);
+    expect([...(listed ?? "").matchAll(/`([^`]+)`/g)].map((match) => match[1]).sort()).toEqual(warned);
+  });
+
   it("keeps Markdown tables unpadded, so that a one-cell edit is a one-line diff", () => {
     const padded = DOCS.filter((doc) => /\| -{4,}|\S {3,}\|/.test(read(doc)));
     expect(padded).toEqual([]);
