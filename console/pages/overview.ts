@@ -1,4 +1,4 @@
-import type { AdminApi, AuditCount, PaymentCount, RelayKey, UsageRow } from "../api";
+import type { AdminApi, AuditCount, ListedKey, PaymentCount, UsageRow } from "../api";
 import { messageOf } from "../api";
 import { dailyChart, type Line } from "../chart";
 import { fill, h, notice, table } from "../dom";
@@ -18,7 +18,7 @@ const MAX_LINES = 6;
 const DAYS = 30;
 
 /** What a subject is called on the page: a key by its name, a user by id, RELAY_SECRET by name. */
-function subjectLabel(subject: string, keys: RelayKey[]): string {
+function subjectLabel(subject: string, keys: ListedKey[]): string {
   if (subject.startsWith("key:")) {
     const id = subject.slice(4);
     const key = keys.find((k) => k.id === id);
@@ -87,7 +87,7 @@ export async function renderOverview(root: HTMLElement, api: AdminApi): Promise<
   const [byModel, bySubject, keys, audit, payments] = await Promise.allSettled([
     api.get<{ rows: UsageRow[] }>("/admin/usage", { ...span, group_by: "day,model" }),
     api.get<{ rows: UsageRow[] }>("/admin/usage", { ...span, group_by: "day,subject" }),
-    api.get<{ keys: RelayKey[] }>("/admin/keys"),
+    api.get<{ keys: ListedKey[] }>("/admin/keys"),
     api.get<{ counts: AuditCount[] }>("/admin/audit/summary", span),
     api.get<{ counts: PaymentCount[] }>("/admin/payments", span),
   ]);

@@ -1,15 +1,5 @@
+import type { UsageRow } from "../../admin-api";
 import type { UsageGroup, UsageQuery } from "./schema";
-
-/** One row of `GET /admin/usage`: the group's key and its totals, cost in USD. */
-export type UsageRow = {
-  day?: string;
-  subject?: string;
-  model?: string;
-  requests: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  cost_usd: number;
-};
 
 type UsageSums = { requests: number; prompt_tokens: number; completion_tokens: number; cost_micros: number };
 
