@@ -123,6 +123,7 @@ export async function renderKeys(root: HTMLElement, api: AdminApi): Promise<void
               : null,
           ]),
           "No keys yet.",
+          { actions: true, rowClasses: keys.map((key) => (key.revoked_at === null ? null : "revoked")) },
         ),
       );
     } catch (error) {

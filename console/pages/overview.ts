@@ -2,7 +2,7 @@ import type { AdminApi, AuditCount, ListedKey, PaymentCount, UsageRow } from "..
 import { messageOf } from "../api";
 import { dailyChart, type Line } from "../chart";
 import { fill, h, notice, table } from "../dom";
-import { formatCount, formatUsd, lastDays } from "../format";
+import { formatCount, formatTime, formatUsd, lastDays } from "../format";
 import { keyBudgetCells } from "./keys";
 
 type Metric = "requests" | "tokens" | "cost";
@@ -143,16 +143,23 @@ export async function renderOverview(root: HTMLElement, api: AdminApi): Promise<
   };
   metricSelect.addEventListener("change", drawCharts);
 
+  // Active keys, and keys revoked since that spent this month: greyed, and saying so, they still count.
+  const budgeted = keyList.filter((key) => key.revoked_at === null || key.month_usage.requests > 0);
   const budgets =
     keys.status === "rejected"
       ? notice("error", messageOf(keys.reason))
       : table(
           "Budgets used this month, per key",
           ["Key", "Requests", "Tokens", "Cost"],
-          keyList
-            .filter((key) => key.revoked_at === null)
-            .map((key) => [`${key.name} (${key.id})`, formatCount(key.month_usage.requests), ...keyBudgetCells(key)]),
+          budgeted.map((key) => [
+            key.revoked_at === null
+              ? `${key.name} (${key.id})`
+              : `${key.name} (${key.id}), revoked ${formatTime(key.revoked_at)}`,
+            formatCount(key.month_usage.requests),
+            ...keyBudgetCells(key),
+          ]),
           "No active keys.",
+          { rowClasses: budgeted.map((key) => (key.revoked_at === null ? null : "revoked")) },
         );
 
   const errors =
