@@ -136,7 +136,7 @@ export class Meter extends DurableObject<Env> {
     const limits = config ? limitsOfKey(config, fallback) : fallback;
     const valid = reports.filter(isValidReport);
     if (valid.length < reports.length) {
-      console.log(
+      console.error(
         JSON.stringify({ level: "error", msg: "meter report refused", reports: reports.length - valid.length }),
       );
     }
@@ -276,7 +276,7 @@ export class Meter extends DurableObject<Env> {
     try {
       await this.env.BUDGET_ALERTS.send(alert);
     } catch (error) {
-      console.log(
+      console.error(
         JSON.stringify({
           level: "error",
           msg: "budget alert not queued",
