@@ -78,14 +78,26 @@ export function consentBody(handle: string, fields: Record<string, string> = {})
   }).toString();
 }
 
+/** How a decision is sent beyond its fields: the browser's headers (Origin, Sec-Fetch-Site) and the relay's vars. */
+type DecideOptions = { headers?: Record<string, string>; vars?: Record<string, string> };
+
 /** `POST /authorize` with the form's cookie. */
-export async function decide(form: ConsentForm, fields: Record<string, string> = {}, ip = uniqueIp()) {
-  return relay("/authorize", {
-    method: "POST",
-    headers: { "Content-Type": "application/x-www-form-urlencoded", Cookie: form.cookie, "CF-Connecting-IP": ip },
-    body: consentBody(form.handle, fields),
-    redirect: "manual",
-  });
+export async function decide(form: ConsentForm, fields: Record<string, string> = {}, options: DecideOptions = {}) {
+  return relay(
+    "/authorize",
+    {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/x-www-form-urlencoded",
+        Cookie: form.cookie,
+        "CF-Connecting-IP": uniqueIp(),
+        ...options.headers,
+      },
+      body: consentBody(form.handle, fields),
+      redirect: "manual",
+    },
+    options.vars,
+  );
 }
 
 /** A client, a verifier and an authorization code the owner approved with `access`. */

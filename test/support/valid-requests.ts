@@ -84,6 +84,11 @@ export type RouteExample = {
   cache?: string;
   /** A success is a redirect (302 with Location), not a 2xx: the consent form's decision. */
   redirects?: boolean;
+  /**
+   * Taken only from the relay's own page (the consent form): with an `Origin`, only the relay's own succeeds,
+   * whatever ORIGIN_ALLOWLIST says; any other is a cross-site post.
+   */
+  ownOriginOnly?: boolean;
 };
 
 const JSON_TYPE = { "Content-Type": "application/json" };
@@ -807,6 +812,7 @@ export const VALID_REQUESTS: Record<RouteName, RouteExample> = {
     upstream: NOTHING,
     audited: null,
     redirects: true,
+    ownOriginOnly: true,
   },
   console: {
     request: () => ({ path: "/admin", query: [], headers: {} }),

@@ -158,6 +158,54 @@ describe("OAuth: the owner's decision", () => {
     expect(await again.text()).toContain("expired or was already used");
   });
 
+  it("takes the form from the consent page as a browser posts it, with an ORIGIN_ALLOWLIST of other origins", async () => {
+    const clientId = await registerClient();
+    const form = await openConsent(authorizeQuery(clientId, (await pkcePair()).challenge));
+    // Without `no-referrer` the browser names this relay as the form's Origin (Fetch, "serialize a request origin").
+    expect(form.response.headers.get("Referrer-Policy")).toBe("same-origin");
+    const response = await decide(
+      form,
+      {},
+      {
+        headers: { Origin: "https://relay.test", "Sec-Fetch-Site": "same-origin" },
+        vars: { ORIGIN_ALLOWLIST: "https://app.example" },
+      },
+    );
+    expect(response.status, await response.clone().text()).toBe(302);
+    expect(response.headers.get("Location")).toMatch(/^https:\/\/client\.test\/callback\?code=/);
+  });
+
+  // Fetch Metadata (W3C "Fetch Metadata Request Headers" §5.1) and the Origin header (RFC 6454 §7): a form post
+  // from any other page is refused before its handle is read, so the owner's page still works afterwards.
+  it("refuses the form posted from another site, a sibling site or an opaque origin, and keeps the page usable", async () => {
+    const clientId = await registerClient();
+    const form = await openConsent(authorizeQuery(clientId, (await pkcePair()).challenge));
+    const forgeries: Array<{ headers: Record<string, string>; vars?: Record<string, string> }> = [
+      { headers: { "Sec-Fetch-Site": "cross-site", Origin: "https://evil.test" } },
+      // An origin the allowlist names for CORS is still another site: the allowlist does not open the consent form.
+      {
+        headers: { "Sec-Fetch-Site": "cross-site", Origin: "https://app.example" },
+        vars: { ORIGIN_ALLOWLIST: "https://app.example" },
+      },
+      { headers: { "Sec-Fetch-Site": "same-site", Origin: "https://app.relay.test" } },
+      { headers: { Origin: "null" } },
+      { headers: { "Sec-Fetch-Site": "none" } },
+      { headers: { Origin: "https://evil.test" } },
+    ];
+    for (const forged of forgeries) {
+      const response = await decide(form, {}, forged);
+      expect(response.status, JSON.stringify(forged)).toBe(403);
+      expect(response.headers.get("Location")).toBeNull();
+      expect(await response.text()).toContain("This form was not sent from this relay&#39;s consent page.");
+    }
+    const right = await decide(
+      form,
+      {},
+      { headers: { Origin: "https://relay.test", "Sec-Fetch-Site": "same-origin" } },
+    );
+    expect(right.status).toBe(302);
+  });
+
   it("sends the client access_denied when the owner declines, without asking for the token", async () => {
     const clientId = await registerClient();
     const form = await openConsent(authorizeQuery(clientId, (await pkcePair()).challenge, { state: "s-1" }));

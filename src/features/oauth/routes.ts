@@ -7,6 +7,7 @@ import { readConfig, required } from "../../lib/config";
 import { safeEqual } from "../../lib/constant-time";
 import { mount, type RouteSpec } from "../../middleware/guard";
 import { consentPage, errorPage } from "./consent-page";
+import { sentFromThisOrigin } from "./same-origin-form";
 import {
   AUTHORIZE_PATH,
   authorizationServer,
@@ -137,10 +138,14 @@ const decision = z.object({
   admin_token: z.string().max(1000).default(""),
 });
 
-// The decision. The handle works once, for ten minutes, in the browser that opened the page (the library's
-// approveConsent/denyConsent check its cookie); the owner proves who they are by typing ADMIN_TOKEN.
+// The decision. It must come from the consent page (same-origin-form.ts); the handle works once, for ten
+// minutes, in the browser that opened the page (the library's approveConsent/denyConsent check its SameSite
+// cookie); the owner proves who they are by typing ADMIN_TOKEN.
 mount(oauth, oauthRoutes.approve, (c) =>
   asPage(async () => {
+    if (!sentFromThisOrigin(c.req.raw)) {
+      throw new RelayError(403, "cross_site_form", "This form was not sent from this relay's consent page.");
+    }
     const api = authorizationServer(new URL(c.req.url)).getOAuthApi(c.env);
     const { ADMIN_TOKEN } = readConfig(c.env, ownerConfig);
     const parsed = decision.safeParse(Object.fromEntries(await formOf(c.req.raw)));
