@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { mcpSession, toolError, toolResult } from "../../../test/support/mcp";
 import { issuedTokens } from "../../../test/support/oauth";
-import { errorBody, relay, uniqueId, uniqueIp } from "../../../test/support/relay";
+import { auditRowsOf, errorBody, githubScenario, relay, uniqueId, uniqueIp } from "../../../test/support/relay";
 
 const owner = {
   type: "string",
@@ -544,6 +544,35 @@ describe("MCP with OAuth access tokens", () => {
   });
 });
 
+/** A raw POST /mcp of `body` (one message, or an array of them) with a token, a GitHub scenario and vars. */
+function postMcp(body: unknown, token: string, vars: Record<string, string>) {
+  return relay(
+    "/mcp",
+    {
+      method: "POST",
+      headers: {
+        Authorization: `Bearer ${token}`,
+        "Content-Type": "application/json",
+        Accept: "application/json, text/event-stream",
+        "CF-Connecting-IP": uniqueIp(),
+      },
+      body: JSON.stringify(body),
+    },
+    vars,
+  );
+}
+
+/** A tools/call of comment_on_pull_request, as one JSON-RPC message. */
+const commentCall = (id: number) => ({
+  jsonrpc: "2.0",
+  id,
+  method: "tools/call",
+  params: {
+    name: "comment_on_pull_request",
+    arguments: { owner: "octo", repo: "hivemind", pull_number: 7, body: `Call ${id}` },
+  },
+});
+
 describe("MCP rate limit: the connector's, per token", () => {
   it("counts /mcp and /chatgpt/* against one bucket for CHATGPT_BEARER_TOKEN", async () => {
     const token = uniqueId("mcp-token");
@@ -565,6 +594,26 @@ describe("MCP rate limit: the connector's, per token", () => {
     // initialize and notifications/initialized take the bucket's last two requests; the next one is refused.
     const session = await mcpSession({ token, vars });
     await expect(session.client.listTools()).rejects.toThrow(/"code":"rate_limited"/);
+  });
+
+  // MCP 2025-06-18 removed JSON-RPC batching ("Changes from 2025-03-26": "Remove support for JSON-RPC batching").
+  it("refuses a batch whole: 20 comment calls in one POST make no comment, and one at a time make the limit's", async () => {
+    const github = githubScenario("ok");
+    const token = uniqueId("mcp-token");
+    const vars = { CONNECTOR_RATE_LIMIT: "3", CHATGPT_BEARER_TOKEN: token, GITHUB_API_URL: github.apiUrl };
+    const batch = Array.from({ length: 20 }, (_, i) => commentCall(i + 1));
+    const refused = await postMcp(batch, token, vars);
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toEqual(
+      errorBody("batch_not_supported", "body: send one JSON-RPC message per request; batches are not accepted"),
+    );
+    expect(await auditRowsOf(refused)).toEqual([]);
+    expect(await github.received()).toEqual([]);
+    // The refused batch took one unit; the 19 single calls after it make two comments, then get 429.
+    const statuses: number[] = [];
+    for (const call of batch.slice(1)) statuses.push((await postMcp(call, token, vars)).status);
+    expect(statuses).toEqual([200, 200, ...Array(17).fill(429)]);
+    expect((await github.received()).map((request) => request.body)).toEqual([{ body: "Call 2" }, { body: "Call 3" }]);
   });
 
   it("gives each OAuth grant a bucket of its own, whatever its client's IP", async () => {

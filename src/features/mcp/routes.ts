@@ -1,11 +1,11 @@
-import { JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
+import { type JSONRPCMessage, JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
 import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import * as z from "zod";
 import type { Variables } from "../../env";
-import { RelayError } from "../../errors";
+import { InvalidRequest, RelayError } from "../../errors";
 import { safeEqual } from "../../lib/constant-time";
-import { bearerToken, readJson } from "../../lib/request";
+import { bearerToken, readJson, validate } from "../../lib/request";
 import { mount, type RouteSpec } from "../../middleware/guard";
 import { RESOURCE_METADATA_PATH, relayOrigin, SCOPES, validateAccessToken } from "../oauth/server";
 import { answerMcp, type McpCaller } from "./server";
@@ -53,8 +53,21 @@ function unauthorized(url: URL): RelayError {
   });
 }
 
-/** One JSON-RPC message or a batch of them, as the MCP SDK defines them. */
-const jsonRpc = z.union([JSONRPCMessageSchema, z.array(JSONRPCMessageSchema).min(1).max(20)]);
+/**
+ * The one JSON-RPC message of a POST. MCP's 2025-06-18 revision removed batches; the relay refuses one whole,
+ * before any of it runs, because each tool call takes one unit of the rate limit: a batch of twenty would
+ * make twenty calls for one unit.
+ */
+async function oneMessage(request: Request): Promise<JSONRPCMessage> {
+  const body = await readJson(request, z.unknown());
+  if (Array.isArray(body)) {
+    throw new InvalidRequest(
+      "body: send one JSON-RPC message per request; batches are not accepted",
+      "batch_not_supported",
+    );
+  }
+  return validate(JSONRPCMessageSchema, body);
+}
 
 mount(
   mcp,
@@ -67,7 +80,7 @@ mount(
     if (!accept.includes("application/json") || !accept.includes("text/event-stream")) {
       throw new RelayError(406, "not_acceptable", "Accept must list application/json and text/event-stream");
     }
-    const message = await readJson(c.req.raw, jsonRpc);
+    const message = await oneMessage(c.req.raw);
     const context = {
       env: c.env,
       requestId: c.get("requestId"),
