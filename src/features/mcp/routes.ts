@@ -1,4 +1,9 @@
-import { type JSONRPCMessage, JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
+import {
+  isInitializeRequest,
+  type JSONRPCMessage,
+  JSONRPCMessageSchema,
+  SUPPORTED_PROTOCOL_VERSIONS,
+} from "@modelcontextprotocol/sdk/types.js";
 import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import * as z from "zod";
@@ -81,6 +86,14 @@ mount(
       throw new RelayError(406, "not_acceptable", "Accept must list application/json and text/event-stream");
     }
     const message = await oneMessage(c.req.raw);
+    // After initialize, a client names the revision it negotiated (Streamable HTTP, "Protocol Version Header").
+    const version = c.req.header("MCP-Protocol-Version");
+    if (version !== undefined && !isInitializeRequest(message) && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
+      throw new InvalidRequest(
+        `MCP-Protocol-Version ${version} is not supported; supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(", ")}`,
+        "unsupported_protocol_version",
+      );
+    }
     const context = {
       env: c.env,
       requestId: c.get("requestId"),
@@ -88,15 +101,7 @@ mount(
       log: c.get("log"),
       caller,
     };
-    return inRelayShape(await answerMcp(c.req.raw, message, context));
+    return answerMcp(message, context);
   },
   [identifyCaller],
 );
-
-/** A transport-level refusal (an unsupported protocol version, say) in the relay's one error shape. */
-async function inRelayShape(response: Response): Promise<Response> {
-  if (response.status < 400) return response;
-  const body = (await response.json().catch(() => null)) as { error?: { message?: unknown } } | null;
-  const message = typeof body?.error?.message === "string" ? body.error.message : "The MCP request was refused";
-  throw new RelayError(response.status === 406 ? 406 : 400, "invalid_request", message);
-}
