@@ -1,4 +1,4 @@
-import { expect } from "vitest";
+import { expect, inject } from "vitest";
 import { ADMIN_TOKEN } from "../secrets";
 import { relay, uniqueId, uniqueIp } from "./relay";
 
@@ -135,4 +135,26 @@ export async function issuedTokens(access: "read" | "write" = "write") {
   });
   expect(response.status, JSON.stringify(json)).toBe(200);
   return { clientId, accessToken: json.access_token as string, refreshToken: json.refresh_token as string, json };
+}
+
+/**
+ * Publishes a Client ID Metadata Document at `https://<host>.cimd.test/<path>` (served by the client-metadata
+ * stand-in, which the Worker reaches through the test-only outbound router); answers its URL, the client_id.
+ */
+export async function publishClientDocument(url: string, document: Record<string, unknown> | string): Promise<string> {
+  const { hostname, pathname } = new URL(url);
+  const body = typeof document === "string" ? document : JSON.stringify(document);
+  const stored = await fetch(`${inject("clientMetadataStandIn")}/__documents/${hostname}${pathname}`, {
+    method: "PUT",
+    body,
+  });
+  expect(stored.status).toBe(200);
+  return url;
+}
+
+/** How many times the relay fetched the document at `url`. */
+export async function documentFetches(url: string): Promise<number> {
+  const { hostname, pathname } = new URL(url);
+  const answer = await fetch(`${inject("clientMetadataStandIn")}/__fetched/${hostname}${pathname}`);
+  return ((await answer.json()) as { fetched: number }).fetched;
 }

@@ -71,7 +71,7 @@ describe("OAuth discovery", () => {
       response_types_supported: ["code"],
       code_challenge_methods_supported: ["S256"],
       authorization_response_iss_parameter_supported: true,
-      client_id_metadata_document_supported: false,
+      client_id_metadata_document_supported: true,
     });
     expect(metadata.grant_types_supported).toEqual(["authorization_code", "refresh_token"]);
   });

@@ -2,8 +2,8 @@ import { OAuthAuthorizationServer } from "@cloudflare/workers-oauth-provider";
 import { RelayError } from "../../errors";
 
 /**
- * The relay's OAuth 2.1 authorization server for `/mcp` (@cloudflare/workers-oauth-provider): dynamic client
- * registration, PKCE with S256 only, short-lived access tokens and rotating refresh tokens, all stored in
+ * The relay's OAuth 2.1 authorization server for `/mcp` (@cloudflare/workers-oauth-provider): Client ID
+ * Metadata Documents and dynamic client registration, PKCE with S256 only, short-lived access tokens and rotating refresh tokens, all stored in
  * OAUTH_KV as hashes. Its issuer and its one protected resource are the deployment that serves the request
  * (as /openapi.json's server URL is), so tokens issued on one hostname are refused on another.
  */
@@ -61,6 +61,9 @@ export function authorizationServer(url: URL): OAuthAuthorizationServer<Env> {
       authorizeEndpoint: AUTHORIZE_PATH,
       tokenEndpoint: TOKEN_PATH,
       clientRegistrationEndpoint: REGISTER_PATH,
+      // Client ID Metadata Documents: a client_id that is an https URL names the client's own description of
+      // itself (name, redirect URIs), fetched from there (with global_fetch_strictly_public: wrangler.jsonc).
+      clientIdMetadataDocumentEnabled: true,
       scopesSupported: [...SCOPES],
       accessTokenTTL: ACCESS_TOKEN_SECONDS,
       refreshTokenTTL: REFRESH_TOKEN_SECONDS,
