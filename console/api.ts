@@ -122,6 +122,15 @@ export type RelayKey = {
   month_usage: { month: string; requests: number; tokens: number; cost_usd: number };
 };
 
+/** An MCP client's OAuth grant (GET /admin/oauth/grants). */
+export type OAuthGrant = {
+  id: string;
+  client_id: string;
+  client_name: string | null;
+  scopes: string[];
+  created_at: string;
+};
+
 export type AuditRecord = {
   at: string;
   actor: string;

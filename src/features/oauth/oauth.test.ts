@@ -1,5 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { ADMIN_TOKEN } from "../../../test/secrets";
 import {
   authorizationCode,
   authorizeQuery,
@@ -11,7 +12,7 @@ import {
   registerClient,
   tokenRequest,
 } from "../../../test/support/oauth";
-import { atClock, relay, uniqueIp } from "../../../test/support/relay";
+import { atClock, auditRowsOf, errorBody, relay, uniqueIp } from "../../../test/support/relay";
 
 /** A tools/list on /mcp with a bearer token: 200, or the 401 of a token that is not valid there. */
 async function mcpStatus(token: string): Promise<number> {
@@ -26,6 +27,29 @@ async function mcpStatus(token: string): Promise<number> {
     body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
   });
   return response.status;
+}
+
+/** Exchanges a code for tokens (public client, PKCE). */
+function exchange(clientId: string, code: string, codeVerifier: string) {
+  return tokenRequest({
+    grant_type: "authorization_code",
+    code,
+    code_verifier: codeVerifier,
+    client_id: clientId,
+    redirect_uri: REDIRECT_URI,
+  });
+}
+
+/** The ids of the grants GET /admin/oauth/grants lists. */
+async function grantIds(): Promise<string[]> {
+  const response = await relay("/admin/oauth/grants", { headers: adminHeaders() });
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { grants: Array<{ id: string }> }).grants.map((grant) => grant.id);
+}
+
+/** ADMIN_TOKEN as bearer, from an IP of its own. */
+function adminHeaders(): Record<string, string> {
+  return { Authorization: `Bearer ${ADMIN_TOKEN}`, "CF-Connecting-IP": uniqueIp() };
 }
 
 /** The same request to another hostname of the same Worker. */
@@ -228,22 +252,43 @@ describe("OAuth: tokens", () => {
     expect(await mcpStatus(json.access_token as string)).toBe(200);
   });
 
-  it("refuses a wrong PKCE verifier, and a code used twice, which also revokes what the code gave", async () => {
+  // RFC 7636 §4.6 and OAuth 2.1 §4.1.3: a code that fails its exchange may have been stolen; it is dead at once.
+  it("kills a code at its first failed exchange: a wrong PKCE verifier, then the right one, both refused", async () => {
     const { clientId, verifier, code } = await authorizationCode();
-    const exchange = (codeVerifier: string) =>
-      tokenRequest({
-        grant_type: "authorization_code",
-        code,
-        code_verifier: codeVerifier,
-        client_id: clientId,
-        redirect_uri: REDIRECT_URI,
-      });
-    const wrong = await exchange((await pkcePair()).verifier);
-    expect([wrong.response.status, wrong.json.error]).toEqual([400, "invalid_grant"]);
-    const first = await exchange(verifier);
+    const wrong = await exchange(clientId, code, (await pkcePair()).verifier);
+    expect([wrong.response.status, wrong.json]).toEqual([
+      400,
+      { error: "invalid_grant", error_description: "Invalid PKCE code_verifier" },
+    ]);
+    expect(wrong.response.headers.get("X-Relay-Failed-Code-Exchange")).toBeNull();
+    const right = await exchange(clientId, code, verifier);
+    expect([right.response.status, right.json.error]).toEqual([400, "invalid_grant"]);
+    expect(await grantIds()).not.toContain(code.split(":")[1]);
+  });
+
+  it("kills a code presented by another client", async () => {
+    const { verifier, code } = await authorizationCode();
+    const thief = await registerClient();
+    const stolen = await exchange(thief, code, verifier);
+    expect([stolen.response.status, stolen.json.error]).toEqual([400, "invalid_grant"]);
+    expect(await grantIds()).not.toContain(code.split(":")[1]);
+  });
+
+  it("does not let a made-up code that names a real grant kill it: the real code still works", async () => {
+    const { clientId, verifier, code } = await authorizationCode();
+    const [owner, grant] = code.split(":");
+    const forged = await exchange(clientId, `${owner}:${grant}:not-the-secret`, (await pkcePair()).verifier);
+    expect([forged.response.status, forged.json.error]).toEqual([400, "invalid_grant"]);
+    const real = await exchange(clientId, code, verifier);
+    expect(real.response.status).toBe(200);
+  });
+
+  it("refuses a code used twice, which also revokes what the code gave", async () => {
+    const { clientId, verifier, code } = await authorizationCode();
+    const first = await exchange(clientId, code, verifier);
     expect(first.response.status).toBe(200);
     expect(await mcpStatus(first.json.access_token as string)).toBe(200);
-    const reused = await exchange(verifier);
+    const reused = await exchange(clientId, code, verifier);
     expect([reused.response.status, reused.json.error]).toEqual([400, "invalid_grant"]);
     // A replayed code means it leaked: the grant it made is revoked (OAuth 2.1 §4.1.3), its tokens with it.
     expect(await mcpStatus(first.json.access_token as string)).toBe(401);
@@ -295,11 +340,36 @@ describe("OAuth: tokens", () => {
     expect([response.status, json.scope]).toEqual([200, "read"]);
   });
 
-  it("revokes a token (RFC 7009): /mcp refuses it at once", async () => {
-    const { clientId, accessToken } = await issuedTokens();
+  // RFC 7009 §2.1: revoking a refresh token may end the grant, revoking an access token need not.
+  it("revokes an access token (RFC 7009): /mcp refuses it at once, and its refresh token still works", async () => {
+    const { clientId, accessToken, refreshToken } = await issuedTokens();
     const { response } = await tokenRequest({ token: accessToken, client_id: clientId });
     expect(response.status).toBe(200);
     expect(await mcpStatus(accessToken)).toBe(401);
+    const refreshed = await tokenRequest({
+      grant_type: "refresh_token",
+      refresh_token: refreshToken,
+      client_id: clientId,
+    });
+    expect(refreshed.response.status).toBe(200);
+    expect(await mcpStatus(refreshed.json.access_token as string)).toBe(200);
+  });
+
+  it("revokes a refresh token (RFC 7009): the whole grant ends, its access token with it", async () => {
+    const { clientId, accessToken, refreshToken } = await issuedTokens();
+    const { response } = await tokenRequest({
+      token: refreshToken,
+      token_type_hint: "refresh_token",
+      client_id: clientId,
+    });
+    expect(response.status).toBe(200);
+    expect(await mcpStatus(accessToken)).toBe(401);
+    const refreshed = await tokenRequest({
+      grant_type: "refresh_token",
+      refresh_token: refreshToken,
+      client_id: clientId,
+    });
+    expect([refreshed.response.status, refreshed.json.error]).toEqual([400, "invalid_grant"]);
   });
 
   it("stores tokens and codes only as hashes", async () => {
@@ -311,5 +381,80 @@ describe("OAuth: tokens", () => {
       expect(part.length).toBeGreaterThan(20);
       expect(stored.filter((entry) => entry.includes(part))).toEqual([]);
     }
+  });
+});
+
+describe("GET /admin/oauth/grants and POST /admin/oauth/grants/{id}/revoke", () => {
+  it("lists each grant with its client, scopes and time, newest first", async () => {
+    const clientId = await registerClient([REDIRECT_URI], "Grants list client");
+    const { challenge } = await pkcePair();
+    const form = await openConsent(authorizeQuery(clientId, challenge));
+    const approved = await decide(form, { access: "read" });
+    const code = new URL(approved.headers.get("Location") ?? "").searchParams.get("code") ?? "";
+    const response = await relay("/admin/oauth/grants", { headers: adminHeaders() });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { success: boolean; grants: Array<Record<string, unknown>> };
+    expect(body.success).toBe(true);
+    const mine = body.grants.filter((grant) => grant.client_id === clientId);
+    expect(mine).toEqual([
+      {
+        id: code.split(":")[1],
+        client_id: clientId,
+        client_name: "Grants list client",
+        scopes: ["read"],
+        created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$/),
+      },
+    ]);
+    const times = body.grants.map((grant) => grant.created_at as string);
+    expect(times).toEqual([...times].sort().reverse());
+  });
+
+  it("revokes a grant: its access and refresh tokens stop working, it leaves the list, and it is audited", async () => {
+    const { clientId, accessToken, refreshToken, json } = await issuedTokens("write");
+    const id = accessToken.split(":")[1] ?? "";
+    expect(await mcpStatus(accessToken)).toBe(200);
+    const response = await relay(`/admin/oauth/grants/${id}/revoke`, { method: "POST", headers: adminHeaders() });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({
+      success: true,
+      grant: {
+        id,
+        client_id: clientId,
+        client_name: "Test client",
+        scopes: ["read", "write"],
+        created_at: expect.any(String),
+      },
+    });
+    expect(json.scope).toBe("read write");
+    expect(await mcpStatus(accessToken)).toBe(401);
+    const refreshed = await tokenRequest({
+      grant_type: "refresh_token",
+      refresh_token: refreshToken,
+      client_id: clientId,
+    });
+    expect([refreshed.response.status, refreshed.json.error]).toEqual([400, "invalid_grant"]);
+    expect(await grantIds()).not.toContain(id);
+    expect(await auditRowsOf(response)).toEqual([
+      { actor: "admin", action: "oauth_revoke", target: `oauth_client:${clientId}`, outcome: "ok", dry_run: 0 },
+    ]);
+  });
+
+  it("answers 404 for a grant that does not exist (or was revoked) and 400 for what cannot be a grant id", async () => {
+    const missing = await relay("/admin/oauth/grants/AAAAAAAAAAAAAAAA/revoke", {
+      method: "POST",
+      headers: adminHeaders(),
+    });
+    expect([missing.status, await missing.json()]).toEqual([
+      404,
+      errorBody("grant_not_found", "No OAuth grant AAAAAAAAAAAAAAAA"),
+    ]);
+    const malformed = await relay("/admin/oauth/grants/not%20an%20id/revoke", {
+      method: "POST",
+      headers: adminHeaders(),
+    });
+    expect([malformed.status, await malformed.json()]).toEqual([
+      400,
+      errorBody("invalid_request", "id: is not a grant id"),
+    ]);
   });
 });

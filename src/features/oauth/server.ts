@@ -45,6 +45,22 @@ export function resourceOf(origin: string): string {
   return `${origin}${RESOURCE_PATH}`;
 }
 
+/**
+ * The header by which the library's error answer tells the token route that an authorization code was genuine
+ * and its exchange failed all the same (a wrong PKCE verifier, another client, another redirect URI). The route
+ * revokes that code's grant and removes the header: the client never sees it.
+ */
+export const FAILED_CODE_EXCHANGE = "X-Relay-Failed-Code-Exchange";
+
+/** Failures of a code exchange before the code is known to be genuine (or already handled: a replay revokes). */
+const CODE_NOT_RECOGNISED = new Set([
+  "code_missing",
+  "code_malformed",
+  "grant_not_found",
+  "code_mismatch",
+  "code_replayed",
+]);
+
 const servers = new Map<string, OAuthAuthorizationServer<Env>>();
 
 /** The authorization server of one origin, built once per isolate and origin. */
@@ -68,7 +84,14 @@ export function authorizationServer(url: URL): OAuthAuthorizationServer<Env> {
       accessTokenTTL: ACCESS_TOKEN_SECONDS,
       refreshTokenTTL: REFRESH_TOKEN_SECONDS,
       // The library would log every refused token request with its description; the request line is enough.
-      onError: () => undefined,
+      // Its answer stays RFC 6749's, marked when a genuine code failed (see FAILED_CODE_EXCHANGE).
+      onError: ({ code, description, status, headers, internal }) => {
+        if (internal.category !== "authorization-code-grant" || CODE_NOT_RECOGNISED.has(internal.reason)) return;
+        return Response.json(
+          { error: code, error_description: description },
+          { status, headers: { ...headers, [FAILED_CODE_EXCHANGE]: "1" } },
+        );
+      },
     });
     servers.set(origin, server);
   }
