@@ -6,6 +6,7 @@ import { type Browser, chromium, type Locator, type Page } from "playwright-core
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { buildWebhookRequest } from "../../scripts/webhook.mjs";
 import { parseWebhookCommand } from "../../scripts/webhook-events.mjs";
+import { toolsListInit } from "../support/mcp-request";
 import { CHROMIUM, CHROMIUM_ARGS, requireChromium } from "./chromium";
 
 // The shared relay under `wrangler dev` (test/e2e/global-setup.ts): upstream the OpenAI stand-in.
@@ -122,15 +123,7 @@ async function connectMcpClient(name: string): Promise<string> {
 
 /** The status of a tools/list on /mcp with a bearer token. */
 async function mcpStatus(token: string): Promise<number> {
-  const response = await fetch(`${relay.url}/mcp`, {
-    method: "POST",
-    headers: {
-      Authorization: `Bearer ${token}`,
-      "Content-Type": "application/json",
-      Accept: "application/json, text/event-stream",
-    },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
-  });
+  const response = await fetch(`${relay.url}/mcp`, toolsListInit(token));
   await response.body?.cancel();
   return response.status;
 }

@@ -108,3 +108,28 @@ export function toolError(code: string, message: string) {
 export function toolResult(answer: Record<string, unknown>) {
   return { content: [{ type: "text", text: JSON.stringify(answer) }], structuredContent: answer };
 }
+
+/** A raw POST /mcp of `body` (one JSON-RPC message, or anything else) with a bearer token, from an IP of its own. */
+export function postMcp(body: unknown, token: string, vars?: Record<string, string>): Promise<Response> {
+  return relay(
+    "/mcp",
+    {
+      method: "POST",
+      headers: {
+        Authorization: `Bearer ${token}`,
+        "Content-Type": "application/json",
+        Accept: "application/json, text/event-stream",
+        "CF-Connecting-IP": uniqueIp(),
+      },
+      body: JSON.stringify(body),
+    },
+    vars,
+  );
+}
+
+/** A tools/list on /mcp with a bearer token: 200, or the 401 of a token that is not valid there. */
+export async function mcpStatus(token: string): Promise<number> {
+  const response = await postMcp({ jsonrpc: "2.0", id: 1, method: "tools/list" }, token);
+  await response.body?.cancel();
+  return response.status;
+}

@@ -2,7 +2,7 @@ import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { describe, expect, it } from "vitest";
 import { CHATGPT_BEARER_TOKEN } from "../../../test/secrets";
-import { mcpSession, throughRelay, toolError, toolResult } from "../../../test/support/mcp";
+import { mcpSession, postMcp, throughRelay, toolError, toolResult } from "../../../test/support/mcp";
 import { issuedTokens } from "../../../test/support/oauth";
 import { auditRowsOf, errorBody, githubScenario, relay, uniqueId, uniqueIp } from "../../../test/support/relay";
 
@@ -649,24 +649,6 @@ describe("MCP with OAuth access tokens", () => {
     }
   });
 });
-
-/** A raw POST /mcp of `body` (one message, or an array of them) with a token, a GitHub scenario and vars. */
-function postMcp(body: unknown, token: string, vars: Record<string, string>) {
-  return relay(
-    "/mcp",
-    {
-      method: "POST",
-      headers: {
-        Authorization: `Bearer ${token}`,
-        "Content-Type": "application/json",
-        Accept: "application/json, text/event-stream",
-        "CF-Connecting-IP": uniqueIp(),
-      },
-      body: JSON.stringify(body),
-    },
-    vars,
-  );
-}
 
 /** A tools/call of comment_on_pull_request, as one JSON-RPC message. */
 const commentCall = (id: number) => ({

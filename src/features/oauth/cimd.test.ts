@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { mcpStatus } from "../../../test/support/mcp";
 import {
   authorizeQuery,
   decide,
@@ -8,7 +9,7 @@ import {
   publishClientDocument,
   tokenRequest,
 } from "../../../test/support/oauth";
-import { relay, uniqueId, uniqueIp } from "../../../test/support/relay";
+import { relay, uniqueId } from "../../../test/support/relay";
 
 /**
  * Client ID Metadata Documents (draft-ietf-oauth-client-id-metadata-document-00, as MCP 2026-07-28 pins it): a
@@ -30,21 +31,6 @@ function clientOf(name = "Example App") {
     token_endpoint_auth_method: "none",
   };
   return { clientId, redirectUri, document };
-}
-
-/** A tools/list on /mcp with a bearer token: its status. */
-async function mcpStatus(token: string): Promise<number> {
-  const response = await relay("/mcp", {
-    method: "POST",
-    headers: {
-      Authorization: `Bearer ${token}`,
-      "Content-Type": "application/json",
-      Accept: "application/json, text/event-stream",
-      "CF-Connecting-IP": uniqueIp(),
-    },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
-  });
-  return response.status;
 }
 
 describe("OAuth: Client ID Metadata Documents", () => {

@@ -1,6 +1,8 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ADMIN_TOKEN } from "../../../test/secrets";
+import { mcpStatus } from "../../../test/support/mcp";
+import { toolsListInit } from "../../../test/support/mcp-request";
 import {
   authorizationCode,
   authorizeQuery,
@@ -14,21 +16,6 @@ import {
 } from "../../../test/support/oauth";
 import { atClock, auditRowsOf, errorBody, relay, uniqueIp } from "../../../test/support/relay";
 
-/** A tools/list on /mcp with a bearer token: 200, or the 401 of a token that is not valid there. */
-async function mcpStatus(token: string): Promise<number> {
-  const response = await relay("/mcp", {
-    method: "POST",
-    headers: {
-      Authorization: `Bearer ${token}`,
-      "Content-Type": "application/json",
-      Accept: "application/json, text/event-stream",
-      "CF-Connecting-IP": uniqueIp(),
-    },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
-  });
-  return response.status;
-}
-
 /** Exchanges a code for tokens (public client, PKCE). */
 function exchange(clientId: string, code: string, codeVerifier: string) {
   return tokenRequest({
@@ -38,6 +25,11 @@ function exchange(clientId: string, code: string, codeVerifier: string) {
     client_id: clientId,
     redirect_uri: REDIRECT_URI,
   });
+}
+
+/** Refreshes a grant with its refresh token. */
+function refresh(clientId: string, refreshToken: string) {
+  return tokenRequest({ grant_type: "refresh_token", refresh_token: refreshToken, client_id: clientId });
 }
 
 /** The ids of the grants GET /admin/oauth/grants lists. */
@@ -54,17 +46,7 @@ function adminHeaders(): Record<string, string> {
 
 /** The same request to another hostname of the same Worker. */
 async function mcpStatusAt(origin: string, token: string): Promise<number> {
-  const response = await exports.default.fetch(
-    new Request(`${origin}/mcp`, {
-      method: "POST",
-      headers: {
-        Authorization: `Bearer ${token}`,
-        "Content-Type": "application/json",
-        Accept: "application/json, text/event-stream",
-      },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
-    }),
-  );
+  const response = await exports.default.fetch(new Request(`${origin}/mcp`, toolsListInit(token)));
   return response.status;
 }
 
@@ -318,14 +300,12 @@ describe("OAuth: tokens", () => {
 
   it("rotates refresh tokens: the new pair works, the old refresh token is refused once the new one is used", async () => {
     const { clientId, refreshToken } = await issuedTokens();
-    const refresh = (token: string) =>
-      tokenRequest({ grant_type: "refresh_token", refresh_token: token, client_id: clientId });
-    const second = await refresh(refreshToken);
+    const second = await refresh(clientId, refreshToken);
     expect(second.response.status).toBe(200);
     expect(await mcpStatus(second.json.access_token as string)).toBe(200);
-    const third = await refresh(second.json.refresh_token as string);
+    const third = await refresh(clientId, second.json.refresh_token as string);
     expect(third.response.status).toBe(200);
-    const replayed = await refresh(refreshToken);
+    const replayed = await refresh(clientId, refreshToken);
     expect([replayed.response.status, replayed.json.error]).toEqual([400, "invalid_grant"]);
   });
 
@@ -346,11 +326,7 @@ describe("OAuth: tokens", () => {
     const { response } = await tokenRequest({ token: accessToken, client_id: clientId });
     expect(response.status).toBe(200);
     expect(await mcpStatus(accessToken)).toBe(401);
-    const refreshed = await tokenRequest({
-      grant_type: "refresh_token",
-      refresh_token: refreshToken,
-      client_id: clientId,
-    });
+    const refreshed = await refresh(clientId, refreshToken);
     expect(refreshed.response.status).toBe(200);
     expect(await mcpStatus(refreshed.json.access_token as string)).toBe(200);
   });
@@ -364,11 +340,7 @@ describe("OAuth: tokens", () => {
     });
     expect(response.status).toBe(200);
     expect(await mcpStatus(accessToken)).toBe(401);
-    const refreshed = await tokenRequest({
-      grant_type: "refresh_token",
-      refresh_token: refreshToken,
-      client_id: clientId,
-    });
+    const refreshed = await refresh(clientId, refreshToken);
     expect([refreshed.response.status, refreshed.json.error]).toEqual([400, "invalid_grant"]);
   });
 
@@ -427,11 +399,7 @@ describe("GET /admin/oauth/grants and POST /admin/oauth/grants/{id}/revoke", () 
     });
     expect(json.scope).toBe("read write");
     expect(await mcpStatus(accessToken)).toBe(401);
-    const refreshed = await tokenRequest({
-      grant_type: "refresh_token",
-      refresh_token: refreshToken,
-      client_id: clientId,
-    });
+    const refreshed = await refresh(clientId, refreshToken);
     expect([refreshed.response.status, refreshed.json.error]).toEqual([400, "invalid_grant"]);
     expect(await grantIds()).not.toContain(id);
     expect(await auditRowsOf(response)).toEqual([
