@@ -56,6 +56,19 @@ export default defineConfig({
           cloudflareTest(async ({ inject }) => ({
             wrangler: { configPath: "./wrangler.jsonc" },
             miniflare: {
+              // Client ID Metadata Documents (src/features/oauth/cimd.test.ts): fetches to https://*.cimd.test go
+              // to the client-metadata stand-in on 127.0.0.1, everything else out unchanged. A test-only setting:
+              // only Miniflare has outbound services; a deployed Worker cannot be given one (SECURITY.md).
+              outboundService: "client-host-router",
+              workers: [
+                {
+                  name: "client-host-router",
+                  modules: true,
+                  scriptPath: "./test/stand-ins/client-host-router.mjs",
+                  compatibilityDate: "2026-11-01",
+                  bindings: { CLIENT_METADATA_STAND_IN: inject("clientMetadataStandIn") },
+                },
+              ],
               // A second, empty database for src/features/ledger/migration.test.ts, which migrates old rows.
               d1Databases: { MIGRATION_TEST_DB: "migration-test" },
               // The dispatch queue as in wrangler.jsonc, but delivering at once and giving up after 3 deliveries

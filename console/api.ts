@@ -101,6 +101,7 @@ export type {
   AuditCount,
   AuditRow,
   EntitlementsCheck,
+  GrantView,
   HistoryEvent,
   LibraryItem,
   ListedKey,

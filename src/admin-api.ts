@@ -117,3 +117,13 @@ export type HistoryEvent = {
   reason?: string;
   created_at: string;
 };
+
+/** One MCP client's OAuth grant as `GET /admin/oauth/grants` shows it (docs/api.md, "OAuth grants"). */
+export type GrantView = {
+  id: string;
+  client_id: string;
+  /** The client's name as it registered or published it; null when its record or document cannot be read. */
+  client_name: string | null;
+  scopes: string[];
+  created_at: string;
+};

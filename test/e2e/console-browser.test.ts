@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import OpenAI, { APIError } from "openai";
@@ -5,6 +6,7 @@ import { type Browser, chromium, type Locator, type Page } from "playwright-core
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { buildWebhookRequest } from "../../scripts/webhook.mjs";
 import { parseWebhookCommand } from "../../scripts/webhook-events.mjs";
+import { toolsListInit } from "../support/mcp-request";
 import { CHROMIUM, CHROMIUM_ARGS, requireChromium } from "./chromium";
 
 // The shared relay under `wrangler dev` (test/e2e/global-setup.ts): upstream the OpenAI stand-in.
@@ -93,6 +95,67 @@ async function admin(path: string, body: unknown): Promise<void> {
     body: JSON.stringify(body),
   });
   expect(response.status, await response.text()).toBe(200);
+}
+
+/** A PKCE verifier and its S256 challenge (RFC 7636 §4.2). */
+function pkce(): { verifier: string; challenge: string } {
+  const verifier = randomBytes(32).toString("base64url");
+  return { verifier, challenge: createHash("sha256").update(verifier).digest("base64url") };
+}
+
+/**
+ * An MCP client connected with OAuth, as an owner connects one: registered, approved for read and write on the
+ * consent page (posted from Node, with the page's handle and cookie), its code exchanged; answers its access token.
+ */
+async function connectMcpClient(name: string): Promise<string> {
+  const redirectUri = "http://127.0.0.1:9/callback";
+  const registered = await fetch(`${relay.url}/oauth/register`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ client_name: name, redirect_uris: [redirectUri], token_endpoint_auth_method: "none" }),
+  });
+  const { client_id: clientId } = (await registered.json()) as { client_id: string };
+  const { verifier, challenge } = pkce();
+  const query = new URLSearchParams({
+    response_type: "code",
+    client_id: clientId,
+    redirect_uri: redirectUri,
+    code_challenge: challenge,
+    code_challenge_method: "S256",
+    state: "console",
+  });
+  const page = await fetch(`${relay.url}/authorize?${query}`);
+  const handle = /name="handle" value="([^"]+)"/.exec(await page.text())?.[1] ?? "";
+  const approved = await fetch(`${relay.url}/authorize`, {
+    method: "POST",
+    headers: {
+      "Content-Type": "application/x-www-form-urlencoded",
+      Cookie: (page.headers.get("Set-Cookie") ?? "").split(";")[0] ?? "",
+    },
+    body: new URLSearchParams({ handle, access: "write", admin_token: ADMIN_TOKEN, decision: "approve" }),
+    redirect: "manual",
+  });
+  const code = new URL(approved.headers.get("Location") ?? "").searchParams.get("code") ?? "";
+  const tokens = await fetch(`${relay.url}/oauth/token`, {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({
+      grant_type: "authorization_code",
+      code,
+      code_verifier: verifier,
+      client_id: clientId,
+      redirect_uri: redirectUri,
+    }),
+  });
+  expect(tokens.status).toBe(200);
+  return ((await tokens.json()) as { access_token: string }).access_token;
+}
+
+/** The status of a tools/list on /mcp with a bearer token. */
+async function mcpStatus(token: string): Promise<number> {
+  const response = await fetch(`${relay.url}/mcp`, toolsListInit(token));
+  await response.body?.cancel();
+  return response.status;
 }
 
 describe("the operator console at /admin, in Chromium, against the relay under wrangler dev", () => {
@@ -364,6 +427,26 @@ describe("the operator console at /admin, in Chromium, against the relay under w
     expect(second).not.toBe(first);
     await page.getByRole("button", { name: "← Newer" }).click();
     expect(await tableText(page, "Audit log, page 1, actor admin, action grant")).toBe(first);
+  });
+
+  it("lists the MCP clients connected with OAuth and revokes one: its token stops working", async () => {
+    const name = `Console MCP client ${Date.now().toString(36)}`;
+    const token = await connectMcpClient(name);
+    expect(await mcpStatus(token)).toBe(200);
+    await page.getByRole("link", { name: "MCP clients" }).click();
+    const caption = "MCP clients connected with OAuth";
+    await page.locator("caption", { hasText: caption }).waitFor();
+    expect(await tableText(page, caption)).toMatch(new RegExp(`${name}\t\\S+\tread and write\t`));
+    await shoot(page, "mcp-clients");
+    page.once("dialog", (dialog) => dialog.accept());
+    await page.getByRole("button", { name: `Revoke ${name}` }).click();
+    await page.getByText(`“${name}” revoked.`).waitFor();
+    expect(await tableText(page, caption)).not.toContain(name);
+    expect(await mcpStatus(token)).toBe(401);
+    const revoked = sent.filter((request) => request.method === "POST" && request.path.startsWith("/admin/oauth/"));
+    expect(revoked.map((request) => request.path)).toEqual([
+      expect.stringMatching(/^\/admin\/oauth\/grants\/[\w-]+\/revoke$/),
+    ]);
   });
 
   it("signs out when the stored token stops working, and broke no policy on the way", async () => {

@@ -1,7 +1,10 @@
+import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from "@modelcontextprotocol/client";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { describe, expect, it } from "vitest";
-import { mcpSession, toolError, toolResult } from "../../../test/support/mcp";
+import { CHATGPT_BEARER_TOKEN } from "../../../test/secrets";
+import { mcpSession, postMcp, throughRelay, toolError, toolResult } from "../../../test/support/mcp";
 import { issuedTokens } from "../../../test/support/oauth";
-import { errorBody, relay, uniqueId, uniqueIp } from "../../../test/support/relay";
+import { auditRowsOf, errorBody, githubScenario, relay, uniqueId, uniqueIp } from "../../../test/support/relay";
 
 const owner = {
   type: "string",
@@ -37,10 +40,19 @@ const strict = (properties: Record<string, unknown>, required: string[]) => ({
 });
 const freeObject = { type: "object", propertyNames: { type: "string" }, additionalProperties: {} };
 
-/** Every tool, exactly as tools/list must show it (the schemas are the REST routes' zod schemas). */
+/** Kora's icon: an SVG as a data URI, shown by clients without a fetch (MCP 2025-11-25 `icons`). */
+const KORA_SVG =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><rect width="24" height="24" rx="6" fill="#4f46e5"/><path d="M8 6v12m0-6 7-6m-7 6 7 6" fill="none" stroke="#fff" stroke-width="2.5" stroke-linecap="round" stroke-linejoin="round"/></svg>';
+const ICONS = [{ src: `data:image/svg+xml;base64,${btoa(KORA_SVG)}`, mimeType: "image/svg+xml", sizes: ["any"] }];
+
+/**
+ * Every tool, exactly as tools/list must show it (the schemas are the REST routes' zod schemas), its title also
+ * in its annotations (where 2025-03-26 clients read it), with Kora's icon.
+ */
 const TOOLS = [
   {
     name: "search",
+    title: "Search pull requests",
     description:
       "Searches pull requests of the allowed repositories by text. Returns {results: [{id, title, url}]}; pass an id to fetch for the whole pull request.",
     inputSchema: strict(
@@ -58,6 +70,7 @@ const TOOLS = [
   },
   {
     name: "fetch",
+    title: "Fetch a pull request",
     description:
       "Fetches one pull request by the id search returned (owner/repo#number): its description, recent comments and metadata such as state, author, labels and branches.",
     inputSchema: strict(
@@ -75,6 +88,7 @@ const TOOLS = [
   },
   {
     name: "list_pull_requests",
+    title: "List pull requests",
     description:
       "Lists pull requests of an allowed repository, trimmed to number, title, state, author, branches, labels, link and times. has_more tells whether another page exists.",
     inputSchema: strict(
@@ -96,6 +110,7 @@ const TOOLS = [
   },
   {
     name: "comment_on_pull_request",
+    title: "Comment on a pull request",
     description:
       "Adds a comment (GitHub Markdown) to a pull request of an allowed repository. It never edits or deletes comments.",
     inputSchema: strict(
@@ -116,6 +131,7 @@ const TOOLS = [
   },
   {
     name: "add_labels",
+    title: "Add labels to a pull request",
     description:
       "Adds labels to a pull request of an allowed repository and returns all its labels. Existing labels stay; nothing is removed.",
     inputSchema: strict(
@@ -137,6 +153,7 @@ const TOOLS = [
   },
   {
     name: "dispatch_task",
+    title: "Dispatch a Hivemind task",
     description:
       "Starts a Hivemind task: sends a repository_dispatch event to an allowed repository, which starts the GitHub Actions workflow listening for that event type.",
     inputSchema: strict(
@@ -160,6 +177,7 @@ const TOOLS = [
   },
   {
     name: "trigger_hive",
+    title: "Trigger the Hivemind foreman",
     description:
       "Starts the Hivemind foreman workflow with an action (such as plan or execute). A dry run by default: it answers what it would send; only dry_run: false dispatches.",
     inputSchema: strict(
@@ -177,7 +195,14 @@ const TOOLS = [
     ),
     annotations: writes(false),
   },
-];
+].map((tool) => ({ ...tool, annotations: { title: tool.title, ...tool.annotations }, icons: ICONS }));
+
+/** The headers of a raw POST /mcp with CHATGPT_BEARER_TOKEN. */
+const MCP_HEADERS = {
+  Authorization: `Bearer ${CHATGPT_BEARER_TOKEN}`,
+  "Content-Type": "application/json",
+  Accept: "application/json, text/event-stream",
+};
 
 /** What the GitHub stand-in received, without the headers. */
 async function calls(session: { github: { received(): Promise<Array<Record<string, unknown>>> } }) {
@@ -191,6 +216,7 @@ describe("MCP at /mcp: the official client", () => {
       name: "kora",
       title: "Kora (Soul Mirror Relay)",
       version: "1.0.0",
+      icons: ICONS,
     });
     expect(session.client.getServerCapabilities()).toEqual({ tools: {} });
     const { tools } = await session.client.listTools();
@@ -211,6 +237,86 @@ describe("MCP at /mcp: the official client", () => {
         errorBody("method_not_allowed", "This route accepts POST"),
       ]);
     }
+  });
+});
+
+describe("MCP at /mcp: protocol revisions", () => {
+  const listCall = { name: "list_pull_requests", arguments: { owner: "octo", repo: "hivemind", per_page: 1 } };
+
+  // ChatGPT's client speaks 2025-06-18: the relay answers in that revision and takes it on every later request.
+  it("serves a 2025-06-18 client: it initializes in that revision, lists the tools and calls one", async () => {
+    const session = await mcpSession({ announce: "2025-06-18" });
+    const { tools } = await session.client.listTools();
+    expect(tools.map((tool) => [tool.name, tool.title])).toEqual(TOOLS.map((tool) => [tool.name, tool.title]));
+    const result = (await session.client.callTool(listCall)) as CallToolResult;
+    expect(result.isError).toBeUndefined();
+    expect(result.structuredContent).toMatchObject({ pull_requests: [{ number: 1 }], has_more: true });
+    expect(session.sent).toEqual([
+      { method: "initialize", version: null, status: 200 },
+      { method: "notifications/initialized", version: "2025-06-18", status: 202 },
+      { method: "GET", version: "2025-06-18", status: 405 },
+      { method: "tools/list", version: "2025-06-18", status: 200 },
+      { method: "tools/call", version: "2025-06-18", status: 200 },
+    ]);
+  });
+
+  // The official client of the 2026-07-28 revision (SDK v2) probes with server/discover and, told the revisions
+  // the relay serves, continues in the newest of them (docs/mcp.md, "Protocol revisions").
+  it("serves the official 2026-07-28 client: its server/discover probe is told the revisions, and it continues in 2025-11-25", async () => {
+    const github = githubScenario("ok");
+    const door = throughRelay(CHATGPT_BEARER_TOKEN, { GITHUB_API_URL: github.apiUrl });
+    const client = new ClientV2({ name: "relay-tests-v2", version: "2.0.0" }, { versionNegotiation: { mode: "auto" } });
+    await client.connect(
+      new TransportV2(new URL("https://relay.test/mcp"), { fetch: (url, init) => door.fetch(url, init) }),
+    );
+    expect(client.getNegotiatedProtocolVersion()).toBe("2025-11-25");
+    expect(client.getServerVersion()).toMatchObject({ name: "kora", icons: ICONS });
+    const { tools } = await client.listTools();
+    expect(tools).toHaveLength(7);
+    expect(tools[0]).toMatchObject({ name: "search", title: "Search pull requests", icons: ICONS });
+    const result = await client.callTool(listCall);
+    expect(result.structuredContent).toMatchObject({ pull_requests: [{ number: 1 }], has_more: true });
+    expect(door.sent.map(({ method, version, status }) => [method, version, status])).toEqual([
+      ["server/discover", "2026-07-28", 400],
+      ["initialize", null, 200],
+      ["notifications/initialized", "2025-11-25", 202],
+      ["GET", "2025-11-25", 405],
+      ["tools/list", "2025-11-25", 200],
+      ["tools/call", "2025-11-25", 200],
+    ]);
+  });
+
+  it("answers a request in a revision it does not serve with 400 naming the ones it does", async () => {
+    const response = await relay("/mcp", {
+      method: "POST",
+      headers: { ...MCP_HEADERS, "MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "server/discover" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "server/discover", params: {} }),
+    });
+    expect([response.status, await response.json()]).toEqual([
+      400,
+      errorBody(
+        "unsupported_protocol_version",
+        "MCP-Protocol-Version 2026-07-28 is not supported; supported: 2025-11-25, 2025-06-18, 2025-03-26, 2024-11-05, 2024-10-07",
+      ),
+    ]);
+  });
+
+  it("answers a notification with 202 and no body, and refuses a client that cannot take JSON with 406", async () => {
+    const notified = await relay("/mcp", {
+      method: "POST",
+      headers: MCP_HEADERS,
+      body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }),
+    });
+    expect([notified.status, await notified.text()]).toEqual([202, ""]);
+    const refused = await relay("/mcp", {
+      method: "POST",
+      headers: { ...MCP_HEADERS, Accept: "text/event-stream" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
+    });
+    expect([refused.status, await refused.json()]).toEqual([
+      406,
+      errorBody("not_acceptable", "Accept must list application/json and text/event-stream"),
+    ]);
   });
 });
 
@@ -544,6 +650,17 @@ describe("MCP with OAuth access tokens", () => {
   });
 });
 
+/** A tools/call of comment_on_pull_request, as one JSON-RPC message. */
+const commentCall = (id: number) => ({
+  jsonrpc: "2.0",
+  id,
+  method: "tools/call",
+  params: {
+    name: "comment_on_pull_request",
+    arguments: { owner: "octo", repo: "hivemind", pull_number: 7, body: `Call ${id}` },
+  },
+});
+
 describe("MCP rate limit: the connector's, per token", () => {
   it("counts /mcp and /chatgpt/* against one bucket for CHATGPT_BEARER_TOKEN", async () => {
     const token = uniqueId("mcp-token");
@@ -565,6 +682,26 @@ describe("MCP rate limit: the connector's, per token", () => {
     // initialize and notifications/initialized take the bucket's last two requests; the next one is refused.
     const session = await mcpSession({ token, vars });
     await expect(session.client.listTools()).rejects.toThrow(/"code":"rate_limited"/);
+  });
+
+  // MCP 2025-06-18 removed JSON-RPC batching ("Changes from 2025-03-26": "Remove support for JSON-RPC batching").
+  it("refuses a batch whole: 20 comment calls in one POST make no comment, and one at a time make the limit's", async () => {
+    const github = githubScenario("ok");
+    const token = uniqueId("mcp-token");
+    const vars = { CONNECTOR_RATE_LIMIT: "3", CHATGPT_BEARER_TOKEN: token, GITHUB_API_URL: github.apiUrl };
+    const batch = Array.from({ length: 20 }, (_, i) => commentCall(i + 1));
+    const refused = await postMcp(batch, token, vars);
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toEqual(
+      errorBody("batch_not_supported", "body: send one JSON-RPC message per request; batches are not accepted"),
+    );
+    expect(await auditRowsOf(refused)).toEqual([]);
+    expect(await github.received()).toEqual([]);
+    // The refused batch took one unit; the 19 single calls after it make two comments, then get 429.
+    const statuses: number[] = [];
+    for (const call of batch.slice(1)) statuses.push((await postMcp(call, token, vars)).status);
+    expect(statuses).toEqual([200, 200, ...Array(17).fill(429)]);
+    expect((await github.received()).map((request) => request.body)).toEqual([{ body: "Call 2" }, { body: "Call 3" }]);
   });
 
   it("gives each OAuth grant a bucket of its own, whatever its client's IP", async () => {

@@ -1,9 +1,14 @@
-import { JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
+import {
+  isInitializeRequest,
+  type JSONRPCMessage,
+  JSONRPCMessageSchema,
+  SUPPORTED_PROTOCOL_VERSIONS,
+} from "@modelcontextprotocol/sdk/types.js";
 import { Hono } from "hono";
 import * as z from "zod";
 import type { AppEnv, Caller } from "../../env";
-import { RelayError } from "../../errors";
-import { readJson } from "../../lib/request";
+import { InvalidRequest, RelayError } from "../../errors";
+import { readJson, validate } from "../../lib/request";
 import { mount, type RouteSpec } from "../../middleware/guard";
 import { RESOURCE_METADATA_PATH, relayOrigin, SCOPES, validateAccessToken } from "../oauth/server";
 import { answerMcp, type McpCaller } from "./server";
@@ -44,8 +49,21 @@ function unauthorized(url: URL): RelayError {
   });
 }
 
-/** One JSON-RPC message or a batch of them, as the MCP SDK defines them. */
-const jsonRpc = z.union([JSONRPCMessageSchema, z.array(JSONRPCMessageSchema).min(1).max(20)]);
+/**
+ * The one JSON-RPC message of a POST. MCP's 2025-06-18 revision removed batches; the relay refuses one whole,
+ * before any of it runs, because each tool call takes one unit of the rate limit: a batch of twenty would
+ * make twenty calls for one unit.
+ */
+async function oneMessage(request: Request): Promise<JSONRPCMessage> {
+  const body = await readJson(request, z.unknown());
+  if (Array.isArray(body)) {
+    throw new InvalidRequest(
+      "body: send one JSON-RPC message per request; batches are not accepted",
+      "batch_not_supported",
+    );
+  }
+  return validate(JSONRPCMessageSchema, body);
+}
 
 mount(mcp, mcpRoutes.mcp, async (c) => {
   const caller = mcpCallerOf(c.get("caller"));
@@ -55,7 +73,15 @@ mount(mcp, mcpRoutes.mcp, async (c) => {
   if (!accept.includes("application/json") || !accept.includes("text/event-stream")) {
     throw new RelayError(406, "not_acceptable", "Accept must list application/json and text/event-stream");
   }
-  const message = await readJson(c.req.raw, jsonRpc);
+  const message = await oneMessage(c.req.raw);
+  // After initialize, a client names the revision it negotiated (Streamable HTTP, "Protocol Version Header").
+  const version = c.req.header("MCP-Protocol-Version");
+  if (version !== undefined && !isInitializeRequest(message) && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
+    throw new InvalidRequest(
+      `MCP-Protocol-Version ${version} is not supported; supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(", ")}`,
+      "unsupported_protocol_version",
+    );
+  }
   const context = {
     env: c.env,
     requestId: c.get("requestId"),
@@ -63,13 +89,5 @@ mount(mcp, mcpRoutes.mcp, async (c) => {
     log: c.get("log"),
     caller,
   };
-  return inRelayShape(await answerMcp(c.req.raw, message, context));
+  return answerMcp(message, context);
 });
-
-/** A transport-level refusal (an unsupported protocol version, say) in the relay's one error shape. */
-async function inRelayShape(response: Response): Promise<Response> {
-  if (response.status < 400) return response;
-  const body = (await response.json().catch(() => null)) as { error?: { message?: unknown } } | null;
-  const message = typeof body?.error?.message === "string" ? body.error.message : "The MCP request was refused";
-  throw new RelayError(response.status === 406 ? 406 : 400, "invalid_request", message);
-}

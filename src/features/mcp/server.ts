@@ -1,9 +1,10 @@
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import {
   CallToolRequestSchema,
   type CallToolResult,
   ErrorCode,
+  isJSONRPCRequest,
+  type JSONRPCMessage,
   ListToolsRequestSchema,
   McpError,
 } from "@modelcontextprotocol/sdk/types.js";
@@ -13,6 +14,7 @@ import { outcomeOf, recordAttempt } from "../../audit/attempt";
 import { InternalError, RelayError } from "../../errors";
 import type { Logger } from "../../lib/log";
 import type { Scope } from "../oauth/server";
+import { OneExchange } from "./exchange";
 import { TOOLS, type Tool, type ToolContext } from "./tools";
 
 /** Who called `/mcp`, as its credential says: the scopes it holds. */
@@ -21,14 +23,29 @@ export type McpCaller = { scopes: readonly Scope[] };
 /** What a tool call needs from its HTTP request. */
 export type McpRequestContext = { env: Env; requestId: string; clientIp: string; log: Logger; caller: McpCaller };
 
+/**
+ * Kora's icon for the server and its tools (MCP 2025-11-25 `icons`): a data URI, so that a client shows it
+ * without fetching anything, and an SVG with no script or link in it.
+ */
+const ICONS = [
+  {
+    src: `data:image/svg+xml;base64,${btoa('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><rect width="24" height="24" rx="6" fill="#4f46e5"/><path d="M8 6v12m0-6 7-6m-7 6 7 6" fill="none" stroke="#fff" stroke-width="2.5" stroke-linecap="round" stroke-linejoin="round"/></svg>')}`,
+    mimeType: "image/svg+xml",
+    sizes: ["any"],
+  },
+];
+
 /** The tools as `tools/list` shows them: JSON Schema of each route's zod schema, as the caller may send it. */
 const LISTED = TOOLS.map((tool) => {
   const { $schema: _, ...inputSchema } = z.toJSONSchema(tool.input, { io: "input" });
   return {
     name: tool.name,
+    title: tool.title,
     description: tool.description,
     inputSchema: inputSchema as { type: "object"; [key: string]: unknown },
-    annotations: tool.annotations,
+    // Clients of the 2025-03-26 revision read a tool's display name from its annotations.
+    annotations: { title: tool.title, ...tool.annotations },
+    icons: ICONS,
   };
 });
 
@@ -39,12 +56,12 @@ const NO_VALIDATION: jsonSchemaValidator = {
 };
 
 /**
- * Answers one MCP request (Streamable HTTP, stateless: a new server and transport per request, JSON
- * answers rather than a stream). `message` is the JSON-RPC body the route has already read.
+ * Answers one MCP message (Streamable HTTP, stateless: a new server per request, and a JSON answer rather than a
+ * stream): 200 with the server's response to a request, 202 for a notification.
  */
-export async function answerMcp(request: Request, message: unknown, context: McpRequestContext): Promise<Response> {
+export async function answerMcp(message: JSONRPCMessage, context: McpRequestContext): Promise<Response> {
   const server = new Server(
-    { name: "kora", title: "Kora (Soul Mirror Relay)", version: "1.0.0" },
+    { name: "kora", title: "Kora (Soul Mirror Relay)", version: "1.0.0", icons: ICONS },
     {
       capabilities: { tools: {} },
       instructions:
@@ -58,13 +75,14 @@ export async function answerMcp(request: Request, message: unknown, context: Mcp
     if (!tool) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${params.name}`);
     return callTool(tool, params.arguments ?? {}, context);
   });
-  const transport = new WebStandardStreamableHTTPServerTransport({
-    sessionIdGenerator: undefined,
-    enableJsonResponse: true,
-  });
-  await server.connect(transport);
+  const exchange = new OneExchange();
+  await server.connect(exchange);
   try {
-    return await transport.handleRequest(request, { parsedBody: message });
+    if (!isJSONRPCRequest(message)) {
+      exchange.deliver(message);
+      return new Response(null, { status: 202 });
+    }
+    return Response.json(await exchange.answer(message));
   } finally {
     await server.close();
   }
