@@ -94,6 +94,15 @@ describe("OAuth: open redirects and consent phishing", () => {
     expect(await response.text()).toContain("Kora could not authorize this app");
   });
 
+  it("shows an error page, never a 500, for a client id too long to be one (OAUTH_KV keys are 512 bytes at most)", async () => {
+    const { challenge } = await pkcePair();
+    const query = authorizeQuery("a".repeat(65_536), challenge);
+    const response = await relay(`/authorize?${query}`, { redirect: "manual" });
+    expect(response.status).toBe(400);
+    expect(response.headers.get("Location")).toBeNull();
+    expect(await response.text()).toContain("This app is not registered with this relay.");
+  });
+
   it("refuses a registration whose redirect URI is plain http on a public host or a script", async () => {
     for (const uri of ["http://evil.test/callback", "javascript:alert(1)"]) {
       const response = await relay("/oauth/register", {

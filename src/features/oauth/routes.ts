@@ -138,9 +138,18 @@ function redirect(location: string, headers = new Headers()): Response {
   return new Response(null, { status: 302, headers });
 }
 
+/**
+ * The longest client id looked up: a registered client's id is short, a metadata document's URL rarely passes
+ * a few hundred characters, and OAUTH_KV takes keys of at most 512 bytes.
+ */
+const MAX_CLIENT_ID_LENGTH = 400;
+
 // The consent page: the library checks the client, its exact registered redirect URI and the resource.
 mount(oauth, oauthRoutes.consent, (c) =>
   asPage(async () => {
+    if ((c.req.query("client_id")?.length ?? 0) > MAX_CLIENT_ID_LENGTH) {
+      return errorPage(400, "This app is not registered with this relay.");
+    }
     const api = authorizationServer(new URL(c.req.url)).getOAuthApi(c.env);
     const request = await api.parseAuthRequest(c.req.raw);
     // OAuth 2.1 and MCP: PKCE with S256 for every client, confidential ones too.
