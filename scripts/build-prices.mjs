@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run prices`: writes src/metering/price-table.json, the relay's model prices, from the maintained data
+// `npm run generate`: writes src/metering/price-table.json, the relay's model prices, from the maintained data
 // package @pydantic/genai-prices (a dev dependency: its 800 KiB of data and code never reach the Worker).
 // `node scripts/build-prices.mjs --check` (part of `npm test`) fails when the table is not what the installed
 // package gives, so upgrading the package without regenerating the table cannot go unnoticed.
@@ -99,7 +99,7 @@ if (process.argv.includes("--check")) {
     // missing: not current
   }
   if (current !== text) {
-    console.error(`${PRICE_TABLE} is not what @pydantic/genai-prices ${version} gives: run \`npm run prices\``);
+    console.error(`${PRICE_TABLE} is not what @pydantic/genai-prices ${version} gives: run \`npm run generate\``);
     process.exit(1);
   }
 } else {
