@@ -1,4 +1,5 @@
 import { env } from "cloudflare:workers";
+import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from "@modelcontextprotocol/client";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
@@ -53,36 +54,58 @@ export function throughRelay(token: string, vars: Record<string, string | undefi
   return { fetch, requestIds, sent };
 }
 
-/**
- * The official MCP client connected to the relay's `/mcp` through the Worker's front door, with a GitHub
- * stand-in scenario of its own; `requestIds` lists the X-Request-Id of every answer (for the audit rows).
- */
-export async function mcpSession({
-  token = CHATGPT_BEARER_TOKEN,
-  behaviour = "ok",
-  vars,
-  ip,
-  announce,
-}: SessionOptions = {}) {
+/** The stand-in scenario and front door one MCP client of a test uses. */
+function clientDoor({ token = CHATGPT_BEARER_TOKEN, behaviour = "ok", vars, ip }: SessionOptions) {
   const github = githubScenario(behaviour);
   const door = throughRelay(token, { GITHUB_API_URL: github.apiUrl, GITHUB_TIMEOUT_MS: "300", ...vars }, ip);
-  const transport = new StreamableHTTPClientTransport(new URL("https://relay.test/mcp"), {
-    fetch: (url, init) => door.fetch(url, init, announce),
-  });
-  const client = new Client({ name: "relay-tests", version: "1.0.0" }, { jsonSchemaValidator: NO_VALIDATION });
-  await client.connect(transport);
+  return { github, door };
+}
+
+/** A connected client's session: calls a tool and returns its result with the audit rows of that one request. */
+function session<C>(
+  client: C,
+  { github, door }: ReturnType<typeof clientDoor>,
+  callTool: (name: string, args: Record<string, unknown>) => Promise<unknown>,
+) {
   const { requestIds, sent } = door;
   return {
     client,
     github,
     requestIds,
     sent,
-    /** Calls a tool and returns its result with the audit rows of that one request. */
     async call(name: string, args: Record<string, unknown>) {
-      const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
+      const result = (await callTool(name, args)) as CallToolResult;
       return { result, audit: await auditRows(requestIds.at(-1) ?? "") };
     },
   };
+}
+
+/**
+ * The official MCP client (SDK 1.32) connected to the relay's `/mcp` through the Worker's front door, with a GitHub
+ * stand-in scenario of its own; `requestIds` lists the X-Request-Id of every answer (for the audit rows).
+ */
+export async function mcpSession(options: SessionOptions = {}) {
+  const used = clientDoor(options);
+  const transport = new StreamableHTTPClientTransport(new URL("https://relay.test/mcp"), {
+    fetch: (url, init) => used.door.fetch(url, init, options.announce),
+  });
+  const client = new Client({ name: "relay-tests", version: "1.0.0" }, { jsonSchemaValidator: NO_VALIDATION });
+  await client.connect(transport);
+  return session(client, used, (name, args) => client.callTool({ name, arguments: args }));
+}
+
+/**
+ * The official client of the 2026-07-28 revision (SDK v2) on the relay's `/mcp`, as `mcpSession`: pinned to that
+ * revision (no `initialize`, no fallback), or negotiating (`auto`: a `server/discover` probe, then the newest
+ * revision both speak).
+ */
+export async function mcp2026Session(options: SessionOptions & { negotiate?: boolean } = {}) {
+  const used = clientDoor(options);
+  const transport = new TransportV2(new URL("https://relay.test/mcp"), { fetch: used.door.fetch });
+  const mode = options.negotiate ? "auto" : { pin: "2026-07-28" };
+  const client = new ClientV2({ name: "relay-tests-v2", version: "2.0.0" }, { versionNegotiation: { mode } });
+  await client.connect(transport);
+  return session(client, used, (name, args) => client.callTool({ name, arguments: args }));
 }
 
 /** The audit rows one request wrote. */
@@ -132,4 +155,38 @@ export async function mcpStatus(token: string): Promise<number> {
   const response = await postMcp({ jsonrpc: "2.0", id: 1, method: "tools/list" }, token);
   await response.body?.cancel();
   return response.status;
+}
+
+/** The `_meta` a 2026-07-28 request carries: its revision, the client's capabilities and who the client is. */
+export function envelope(version = "2026-07-28") {
+  return {
+    "io.modelcontextprotocol/protocolVersion": version,
+    "io.modelcontextprotocol/clientInfo": { name: "raw-tests", version: "1.0.0" },
+    "io.modelcontextprotocol/clientCapabilities": {},
+  };
+}
+
+/**
+ * A raw 2026-07-28 POST /mcp of one JSON-RPC request, with the headers the revision requires mirrored from the body
+ * (`MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name` for a tool call); `headers` replaces or (as null) removes them.
+ */
+export function postMcp2026(
+  message: { method: string; params?: Record<string, unknown> },
+  { headers = {}, vars }: { headers?: Record<string, string | null>; vars?: Record<string, string> } = {},
+): Promise<Response> {
+  const mirrored: Record<string, string | null> = {
+    "MCP-Protocol-Version": "2026-07-28",
+    "Mcp-Method": message.method,
+    ...(message.method === "tools/call" ? { "Mcp-Name": String(message.params?.name) } : {}),
+    ...headers,
+  };
+  const sent = new Headers({
+    Authorization: `Bearer ${CHATGPT_BEARER_TOKEN}`,
+    "Content-Type": "application/json",
+    Accept: "application/json, text/event-stream",
+    "CF-Connecting-IP": uniqueIp(),
+  });
+  for (const [name, value] of Object.entries(mirrored)) if (value !== null) sent.set(name, value);
+  const body = JSON.stringify({ jsonrpc: "2.0", id: 7, ...message });
+  return relay("/mcp", { method: "POST", headers: sent, body }, vars);
 }

@@ -2,7 +2,7 @@ import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage, JSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
 
 /**
- * The MCP SDK's transport for one exchange of stateless Streamable HTTP: the POST's one message goes to the
+ * The MCP SDK's transport for one exchange of stateless Streamable HTTP: the POST's one request goes to the
  * server, and the server's response to it is the answer, as JSON. It stands in for the SDK's
  * WebStandardStreamableHTTPServerTransport, whose sessions, event streams and resumption a stateless relay never
  * uses (14 KiB of the Worker, minified); the route checks what that transport checked (Accept, Content-Type,
@@ -24,11 +24,6 @@ export class OneExchange implements Transport {
 
   async close(): Promise<void> {
     this.onclose?.();
-  }
-
-  /** Hands a notification (or a client's response) to the server, which answers nothing. */
-  deliver(message: JSONRPCMessage): void {
-    this.onmessage?.(message);
   }
 
   /** Hands a request to the server and resolves with its response: a result or a JSON-RPC error. */

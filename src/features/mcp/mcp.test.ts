@@ -1,10 +1,27 @@
-import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from "@modelcontextprotocol/client";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { describe, expect, it } from "vitest";
 import { CHATGPT_BEARER_TOKEN } from "../../../test/secrets";
-import { mcpSession, postMcp, throughRelay, toolError, toolResult } from "../../../test/support/mcp";
+import {
+  envelope,
+  mcp2026Session,
+  mcpSession,
+  postMcp,
+  postMcp2026,
+  toolError,
+  toolResult,
+} from "../../../test/support/mcp";
 import { issuedTokens } from "../../../test/support/oauth";
 import { auditRowsOf, errorBody, githubScenario, relay, uniqueId, uniqueIp } from "../../../test/support/relay";
+
+/** Every revision /mcp serves, newest first: 2026-07-28 (modern.ts), then those of SDK 1.32. */
+const SERVED = ["2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05", "2024-10-07"];
+
+/** A JSON-RPC error answer. */
+const rpcError = (id: number, code: number, message: string, data?: unknown) => ({
+  jsonrpc: "2.0",
+  id,
+  error: data === undefined ? { code, message } : { code, message, data },
+});
 
 const owner = {
   type: "string",
@@ -260,44 +277,37 @@ describe("MCP at /mcp: protocol revisions", () => {
     ]);
   });
 
-  // The official client of the 2026-07-28 revision (SDK v2) probes with server/discover and, told the revisions
-  // the relay serves, continues in the newest of them (docs/mcp.md, "Protocol revisions").
-  it("serves the official 2026-07-28 client: its server/discover probe is told the revisions, and it continues in 2025-11-25", async () => {
-    const github = githubScenario("ok");
-    const door = throughRelay(CHATGPT_BEARER_TOKEN, { GITHUB_API_URL: github.apiUrl });
-    const client = new ClientV2({ name: "relay-tests-v2", version: "2.0.0" }, { versionNegotiation: { mode: "auto" } });
-    await client.connect(
-      new TransportV2(new URL("https://relay.test/mcp"), { fetch: (url, init) => door.fetch(url, init) }),
-    );
-    expect(client.getNegotiatedProtocolVersion()).toBe("2025-11-25");
-    expect(client.getServerVersion()).toMatchObject({ name: "kora", icons: ICONS });
-    const { tools } = await client.listTools();
-    expect(tools).toHaveLength(7);
-    expect(tools[0]).toMatchObject({ name: "search", title: "Search pull requests", icons: ICONS });
-    const result = await client.callTool(listCall);
+  // The official v2 client that negotiates (versionNegotiation "auto") probes with server/discover and, finding
+  // 2026-07-28 among the revisions served, stays in it: no initialize.
+  it("serves the official v2 client that negotiates: its server/discover probe finds 2026-07-28, and it stays there", async () => {
+    const session = await mcp2026Session({ negotiate: true });
+    expect(session.client.getNegotiatedProtocolVersion()).toBe("2026-07-28");
+    const { tools } = await session.client.listTools();
+    expect(tools.map((tool) => tool.name)).toEqual(TOOLS.map((tool) => tool.name));
+    const result = await session.client.callTool(listCall);
     expect(result.structuredContent).toMatchObject({ pull_requests: [{ number: 1 }], has_more: true });
-    expect(door.sent.map(({ method, version, status }) => [method, version, status])).toEqual([
-      ["server/discover", "2026-07-28", 400],
-      ["initialize", null, 200],
-      ["notifications/initialized", "2025-11-25", 202],
-      ["GET", "2025-11-25", 405],
-      ["tools/list", "2025-11-25", 200],
-      ["tools/call", "2025-11-25", 200],
+    expect(session.sent).toEqual([
+      { method: "server/discover", version: "2026-07-28", status: 200 },
+      { method: "tools/list", version: "2026-07-28", status: 200 },
+      { method: "tools/call", version: "2026-07-28", status: 200 },
     ]);
   });
 
+  // Streamable HTTP 2025-06-18: "If the server receives a request with an invalid or unsupported
+  // MCP-Protocol-Version, it MUST respond with 400 Bad Request"; the body is 2026-07-28's
+  // UnsupportedProtocolVersionError, which lists the revisions served.
   it("answers a request in a revision it does not serve with 400 naming the ones it does", async () => {
     const response = await relay("/mcp", {
       method: "POST",
-      headers: { ...MCP_HEADERS, "MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "server/discover" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "server/discover", params: {} }),
+      headers: { ...MCP_HEADERS, "MCP-Protocol-Version": "2024-01-01" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
     });
     expect([response.status, await response.json()]).toEqual([
       400,
-      errorBody(
-        "unsupported_protocol_version",
-        "MCP-Protocol-Version 2026-07-28 is not supported; supported: 2025-11-25, 2025-06-18, 2025-03-26, 2024-11-05, 2024-10-07",
-      ),
+      rpcError(1, -32022, "Unsupported protocol version: 2024-01-01", {
+        supported: SERVED,
+        requested: "2024-01-01",
+      }),
     ]);
   });
 
@@ -317,6 +327,272 @@ describe("MCP at /mcp: protocol revisions", () => {
       406,
       errorBody("not_acceptable", "Accept must list application/json and text/event-stream"),
     ]);
+  });
+});
+
+/** What every 2026-07-28 result carries besides its own fields: its type and the server's identity. */
+const SERVER_INFO = { name: "kora", title: "Kora (Soul Mirror Relay)", version: "1.0.0", icons: ICONS };
+const complete = { resultType: "complete", _meta: { "io.modelcontextprotocol/serverInfo": SERVER_INFO } };
+const INSTRUCTIONS =
+  "Kora reads and talks on the pull requests of the repositories this relay allows, and starts Hivemind tasks. It can never merge, push, delete or close anything.";
+
+// MCP 2026-07-28: no initialize; each request names its revision and the client's capabilities in _meta and mirrors
+// its method (and tool name) in headers; results carry resultType, list results ttlMs and cacheScope.
+describe("MCP at /mcp: the 2026-07-28 revision", () => {
+  const listCall = { name: "list_pull_requests", arguments: { owner: "octo", repo: "hivemind", per_page: 1 } };
+
+  it("serves the official v2 client pinned to 2026-07-28: no initialize, it discovers, lists every tool and calls one", async () => {
+    const session = await mcp2026Session();
+    expect(session.client.getNegotiatedProtocolVersion()).toBe("2026-07-28");
+    expect(session.client.getServerVersion()).toEqual(SERVER_INFO);
+    expect(session.client.getServerCapabilities()).toEqual({ tools: {} });
+    expect(session.client.getInstructions()).toBe(INSTRUCTIONS);
+    expect(session.client.getDiscoverResult()?.supportedVersions).toEqual(SERVED);
+    const { tools } = await session.client.listTools();
+    expect(tools).toEqual(TOOLS);
+    const { result, audit } = await session.call(listCall.name, listCall.arguments);
+    expect(result.structuredContent).toMatchObject({ pull_requests: [{ number: 1, user: "dev1" }], has_more: true });
+    expect(audit).toEqual([]);
+    // The tool list is fresh for ttlMs: asked again, the client answers from its cache.
+    expect((await session.client.listTools()).tools).toEqual(TOOLS);
+    expect(session.sent).toEqual([
+      { method: "server/discover", version: "2026-07-28", status: 200 },
+      { method: "tools/list", version: "2026-07-28", status: 200 },
+      { method: "tools/call", version: "2026-07-28", status: 200 },
+    ]);
+    expect(await calls(session)).toEqual([
+      {
+        method: "GET",
+        path: "/repos/octo/hivemind/pulls",
+        query: { state: "open", per_page: "1", page: "1" },
+        body: null,
+      },
+    ]);
+  });
+
+  it("answers server/discover, tools/list and tools/call with the revision's result fields, exactly", async () => {
+    const discover = await postMcp2026({ method: "server/discover", params: { _meta: envelope() } });
+    expect([discover.status, discover.headers.get("Content-Type"), await discover.json()]).toEqual([
+      200,
+      "application/json",
+      {
+        jsonrpc: "2.0",
+        id: 7,
+        result: {
+          supportedVersions: SERVED,
+          capabilities: { tools: {} },
+          instructions: INSTRUCTIONS,
+          ttlMs: 600000,
+          cacheScope: "private",
+          ...complete,
+        },
+      },
+    ]);
+    const list = await postMcp2026({ method: "tools/list", params: { _meta: envelope() } });
+    expect([list.status, await list.json()]).toEqual([
+      200,
+      { jsonrpc: "2.0", id: 7, result: { tools: TOOLS, ttlMs: 600000, cacheScope: "private", ...complete } },
+    ]);
+    const github = githubScenario("ok");
+    const call = await postMcp2026(
+      { method: "tools/call", params: { ...listCall, _meta: envelope() } },
+      { vars: { GITHUB_API_URL: github.apiUrl } },
+    );
+    const answer = (await call.json()) as { result: CallToolResult & Record<string, unknown> };
+    expect([call.status, answer.result.resultType, answer.result._meta, answer.result.isError]).toEqual([
+      200,
+      "complete",
+      complete._meta,
+      undefined,
+    ]);
+    expect(answer.result).toEqual({ ...toolResult(answer.result.structuredContent ?? {}), ...complete });
+    expect(answer.result.structuredContent).toMatchObject({ pull_requests: [{ number: 1 }] });
+  });
+
+  it("holds a read-only OAuth token to reads: its write is a tool error, sends nothing and is audited", async () => {
+    const { accessToken } = await issuedTokens("read");
+    const session = await mcp2026Session({ token: accessToken });
+    expect((await session.call("search", { query: "fix" })).result.isError).toBeUndefined();
+    const { result, audit } = await session.call("comment_on_pull_request", {
+      owner: "octo",
+      repo: "hivemind",
+      pull_number: 5,
+      body: "not allowed",
+    });
+    expect(result).toEqual({
+      ...toolError(
+        "insufficient_scope",
+        "comment_on_pull_request needs the write scope, which this token does not have",
+      ),
+      _meta: complete._meta,
+    });
+    expect((await calls(session)).map((call) => call.path)).toEqual(["/search/issues"]);
+    expect(audit).toEqual([
+      { actor: "mcp", action: "comment", target: "unknown", outcome: "refused:insufficient_scope", dry_run: 0 },
+    ]);
+  });
+
+  it("counts one unit of the connector limit per call and audits each write once", async () => {
+    const { accessToken } = await issuedTokens("write");
+    const session = await mcp2026Session({ token: accessToken, vars: { CONNECTOR_RATE_LIMIT: "3" } });
+    const comment = (n: number) => ({ owner: "octo", repo: "hivemind", pull_number: 9, body: `Call ${n}` });
+    // server/discover took the first unit; two calls take the others, and the third is refused before it runs.
+    for (const n of [1, 2]) {
+      const { result, audit } = await session.call("comment_on_pull_request", comment(n));
+      expect(result).toEqual({
+        ...toolResult({ comment: { id: 1009, html_url: "https://github.com/octo/hivemind/pull/9#issuecomment-1009" } }),
+        _meta: complete._meta,
+      });
+      expect(audit).toEqual([
+        { actor: "mcp", action: "comment", target: "octo/hivemind#9", outcome: "ok", dry_run: 0 },
+      ]);
+    }
+    await expect(session.call("comment_on_pull_request", comment(3))).rejects.toThrow(/"code":"rate_limited"/);
+    expect(session.sent.map((sent) => [sent.method, sent.status])).toEqual([
+      ["server/discover", 200],
+      ["tools/call", 200],
+      ["tools/call", 200],
+      ["tools/call", 429],
+    ]);
+    expect((await session.github.received()).map((request) => request.body)).toEqual([
+      { body: "Call 1" },
+      { body: "Call 2" },
+    ]);
+  });
+
+  const write = {
+    name: "comment_on_pull_request",
+    arguments: { owner: "octo", repo: "hivemind", pull_number: 3, body: "should not be posted" },
+  };
+  /** A comment call refused before it runs: its status and body, and that nothing was sent or audited. */
+  async function refusedCall(params: Record<string, unknown>, headers: Record<string, string | null>) {
+    const github = githubScenario("ok");
+    const response = await postMcp2026(
+      { method: "tools/call", params: { ...write, ...params } },
+      { headers, vars: { GITHUB_API_URL: github.apiUrl } },
+    );
+    const answer = [response.status, await response.json()];
+    expect(await github.received()).toEqual([]);
+    expect(await auditRowsOf(response)).toEqual([]);
+    return answer;
+  }
+  const unsupported = (requested: string) =>
+    rpcError(7, -32022, `Unsupported protocol version: ${requested}`, { supported: SERVED, requested });
+  const metaWithout = (key: string) =>
+    Object.fromEntries(Object.entries(envelope()).filter(([name]) => name !== `io.modelcontextprotocol/${key}`));
+  const version = (value: string) => ({ "MCP-Protocol-Version": value });
+
+  it.each([
+    [
+      "no revision in _meta",
+      { _meta: metaWithout("protocolVersion") },
+      {},
+      -32602,
+      '_meta["io.modelcontextprotocol/protocolVersion"] must be a string',
+    ],
+    ["no _meta at all", {}, {}, -32602, "params._meta is required"],
+    [
+      "no client capabilities in _meta",
+      { _meta: metaWithout("clientCapabilities") },
+      {},
+      -32602,
+      '_meta["io.modelcontextprotocol/clientCapabilities"] must be an object',
+    ],
+    [
+      "a client info without a version",
+      { _meta: { ...envelope(), "io.modelcontextprotocol/clientInfo": { name: "x" } } },
+      {},
+      -32602,
+      '_meta["io.modelcontextprotocol/clientInfo"] must have a name and a version',
+    ],
+    [
+      "a revision it does not serve in _meta",
+      { _meta: envelope("2099-01-01") },
+      version("2099-01-01"),
+      -32022,
+      "2099-01-01",
+    ],
+    ["no _meta and an MCP-Protocol-Version it does not serve", {}, version("2099-01-01"), -32022, "2099-01-01"],
+    ["a legacy revision in _meta", { _meta: envelope("2025-11-25") }, version("2025-11-25"), -32022, "2025-11-25"],
+  ])("refuses a tool call with %s, sending and auditing nothing", async (_, params, headers, code, text) => {
+    const expected = code === -32022 ? unsupported(text) : rpcError(7, code, text);
+    expect(await refusedCall(params, headers)).toEqual([400, expected]);
+  });
+
+  // Streamable HTTP 2026-07-28, "Server Validation": a missing or disagreeing standard header is HeaderMismatch.
+  it.each([
+    [
+      "an MCP-Protocol-Version other than _meta's",
+      version("2025-11-25"),
+      "MCP-Protocol-Version header 2025-11-25 does not match _meta 2026-07-28",
+    ],
+    ["no MCP-Protocol-Version", { "MCP-Protocol-Version": null }, "MCP-Protocol-Version header is required"],
+    ["no Mcp-Method", { "Mcp-Method": null }, "Mcp-Method header (missing) does not match tools/call"],
+    [
+      "an Mcp-Method other than the body's",
+      { "Mcp-Method": "tools/list" },
+      "Mcp-Method header tools/list does not match tools/call",
+    ],
+    ["an Mcp-Name other than the tool called", { "Mcp-Name": "search" }, "Mcp-Name header does not match params.name"],
+    [
+      "an Mcp-Name that is not valid base64",
+      { "Mcp-Name": "=?base64?not base64!?=" },
+      "Mcp-Name header does not match params.name",
+    ],
+    ["no Mcp-Name", { "Mcp-Name": null }, "Mcp-Name header does not match params.name"],
+  ])("refuses a tool call with %s header, sending and auditing nothing", async (_, headers, message) => {
+    expect(await refusedCall({ _meta: envelope() }, headers)).toEqual([400, rpcError(7, -32020, message)]);
+  });
+
+  it.each(["ping", "initialize", "resources/list", "logging/setLevel"])(
+    "answers %s, which the revision does not define or /mcp does not serve, with 404 Method not found",
+    async (method) => {
+      const response = await postMcp2026({ method, params: { _meta: envelope() } });
+      expect([response.status, await response.json()]).toEqual([
+        404,
+        rpcError(7, -32601, `Method not found: ${method}`),
+      ]);
+    },
+  );
+
+  it("takes an Mcp-Name header in the revision's base64 form", async () => {
+    const github = githubScenario("ok");
+    const response = await postMcp2026(
+      { method: "tools/call", params: { ...listCall, _meta: envelope() } },
+      { headers: { "Mcp-Name": `=?base64?${btoa("list_pull_requests")}?=` }, vars: { GITHUB_API_URL: github.apiUrl } },
+    );
+    expect(response.status).toBe(200);
+    expect(await github.received()).toHaveLength(1);
+  });
+
+  it("answers an unknown tool and invalid params in band, with JSON-RPC Invalid params", async () => {
+    const unknown = await postMcp2026({
+      method: "tools/call",
+      params: { name: "merge_pull_request", arguments: {}, _meta: envelope() },
+    });
+    expect([unknown.status, await unknown.json()]).toEqual([
+      200,
+      rpcError(7, -32602, "MCP error -32602: Unknown tool: merge_pull_request"),
+    ]);
+    const nameless = await postMcp2026({ method: "tools/call", params: { arguments: [], _meta: envelope() } });
+    expect([nameless.status, await nameless.json()]).toEqual([
+      200,
+      rpcError(7, -32602, "Invalid params: tools/call needs params.name (a string) and params.arguments (an object)"),
+    ]);
+    const cursor = await postMcp2026({ method: "tools/list", params: { cursor: 2, _meta: envelope() } });
+    expect([cursor.status, await cursor.json()]).toEqual([
+      200,
+      rpcError(7, -32602, "Invalid params: params.cursor must be a string"),
+    ]);
+  });
+
+  it("accepts a 2026-07-28 notification with 202 and no body", async () => {
+    const response = await relay("/mcp", {
+      method: "POST",
+      headers: { ...MCP_HEADERS, "MCP-Protocol-Version": "2026-07-28" },
+      body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: 1 } }),
+    });
+    expect([response.status, await response.text()]).toEqual([202, ""]);
   });
 });
 

@@ -1,8 +1,8 @@
 import {
   isInitializeRequest,
+  isJSONRPCRequest,
   type JSONRPCMessage,
   JSONRPCMessageSchema,
-  SUPPORTED_PROTOCOL_VERSIONS,
 } from "@modelcontextprotocol/sdk/types.js";
 import { Hono } from "hono";
 import * as z from "zod";
@@ -11,6 +11,7 @@ import { InvalidRequest, RelayError } from "../../errors";
 import { readJson, validate } from "../../lib/request";
 import { mount, type RouteSpec } from "../../middleware/guard";
 import { RESOURCE_METADATA_PATH, relayOrigin, SCOPES, validateAccessToken } from "../oauth/server";
+import { answerModern, isModernRequest, SERVED_VERSIONS, unsupportedVersion } from "./modern";
 import { answerMcp, type McpCaller } from "./server";
 
 /** Kora over MCP: Streamable HTTP, stateless, one POST per JSON-RPC message (docs/api.md, "Kora over MCP"). */
@@ -74,14 +75,7 @@ mount(mcp, mcpRoutes.mcp, async (c) => {
     throw new RelayError(406, "not_acceptable", "Accept must list application/json and text/event-stream");
   }
   const message = await oneMessage(c.req.raw);
-  // After initialize, a client names the revision it negotiated (Streamable HTTP, "Protocol Version Header").
   const version = c.req.header("MCP-Protocol-Version");
-  if (version !== undefined && !isInitializeRequest(message) && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
-    throw new InvalidRequest(
-      `MCP-Protocol-Version ${version} is not supported; supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(", ")}`,
-      "unsupported_protocol_version",
-    );
-  }
   const context = {
     env: c.env,
     requestId: c.get("requestId"),
@@ -89,5 +83,14 @@ mount(mcp, mcpRoutes.mcp, async (c) => {
     log: c.get("log"),
     caller,
   };
-  return answerMcp(message, context);
+  // 2026-07-28 and later: the request names its revision itself (modern.ts).
+  if (isModernRequest(message, version)) return answerModern(message, c.req.raw.headers, context);
+  // Before it, a client names the revision it negotiated in `initialize` on every request after it (Streamable
+  // HTTP, "Protocol Version Header").
+  if (version !== undefined && !isInitializeRequest(message) && !SERVED_VERSIONS.includes(version)) {
+    return unsupportedVersion("id" in message ? message.id : undefined, version);
+  }
+  // A notification (or a response) asks nothing of a server that sends no requests: accepted, no body.
+  if (!isJSONRPCRequest(message)) return c.body(null, 202);
+  return c.json(await answerMcp(message, context));
 });

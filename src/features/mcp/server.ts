@@ -3,8 +3,8 @@ import {
   CallToolRequestSchema,
   type CallToolResult,
   ErrorCode,
-  isJSONRPCRequest,
   type JSONRPCMessage,
+  type JSONRPCRequest,
   ListToolsRequestSchema,
   McpError,
 } from "@modelcontextprotocol/sdk/types.js";
@@ -55,20 +55,23 @@ const NO_VALIDATION: jsonSchemaValidator = {
   getValidator: () => () => ({ valid: false, data: undefined, errorMessage: "JSON Schema validation is not used" }),
 };
 
+/** Who the server says it is: in `initialize`'s answer, and in every 2026-07-28 result's `_meta`. */
+export const SERVER_INFO = { name: "kora", title: "Kora (Soul Mirror Relay)", version: "1.0.0", icons: ICONS };
+
+/** What the server tells a client's model about itself. */
+export const INSTRUCTIONS =
+  "Kora reads and talks on the pull requests of the repositories this relay allows, and starts Hivemind tasks. It can never merge, push, delete or close anything.";
+
 /**
- * Answers one MCP message (Streamable HTTP, stateless: a new server per request, and a JSON answer rather than a
- * stream): 200 with the server's response to a request, 202 for a notification.
+ * Answers one MCP request (stateless: a new server per request) with the server's response: a result or a
+ * JSON-RPC error.
  */
-export async function answerMcp(message: JSONRPCMessage, context: McpRequestContext): Promise<Response> {
-  const server = new Server(
-    { name: "kora", title: "Kora (Soul Mirror Relay)", version: "1.0.0", icons: ICONS },
-    {
-      capabilities: { tools: {} },
-      instructions:
-        "Kora reads and talks on the pull requests of the repositories this relay allows, and starts Hivemind tasks. It can never merge, push, delete or close anything.",
-      jsonSchemaValidator: NO_VALIDATION,
-    },
-  );
+export async function answerMcp(request: JSONRPCRequest, context: McpRequestContext): Promise<JSONRPCMessage> {
+  const server = new Server(SERVER_INFO, {
+    capabilities: { tools: {} },
+    instructions: INSTRUCTIONS,
+    jsonSchemaValidator: NO_VALIDATION,
+  });
   server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: LISTED }));
   server.setRequestHandler(CallToolRequestSchema, ({ params }) => {
     const tool = TOOLS.find((candidate) => candidate.name === params.name);
@@ -78,11 +81,7 @@ export async function answerMcp(message: JSONRPCMessage, context: McpRequestCont
   const exchange = new OneExchange();
   await server.connect(exchange);
   try {
-    if (!isJSONRPCRequest(message)) {
-      exchange.deliver(message);
-      return new Response(null, { status: 202 });
-    }
-    return Response.json(await exchange.answer(message));
+    return await exchange.answer(request);
   } finally {
     await server.close();
   }
