@@ -2,12 +2,13 @@
 // a bare pass-through Worker and the stand-in upstream, measured in one run with autocannon, targets alternating.
 // Ratios relay/bare are what to compare between runs; absolute numbers drift with the machine's load.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { copyFileSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { resolve } from "node:path";
 import { gzipSync } from "node:zlib";
 import autocannon from "autocannon";
 import { freePort } from "../test/e2e/dev-server.ts";
+import { migrateShim } from "../test/e2e/isolates.ts";
 import { cpuMillis, measureParts } from "./parts.ts";
 import { workerdConfig } from "./workerd-config.ts";
 
@@ -100,15 +101,7 @@ const workerd = spawn(
 );
 children.push(workerd);
 await waitFor(`http://127.0.0.1:${relayPort}/relay/health`);
-for (const file of readdirSync(resolve(root, "migrations")).sort()) {
-  const sql = readFileSync(resolve(root, "migrations", file), "utf8");
-  const answer = await fetch(`http://127.0.0.1:${databasePort}/execute`, {
-    method: "POST",
-    body: JSON.stringify({ sql }),
-  });
-  const result = (await answer.json()) as { success: boolean; error?: string };
-  if (!result.success) throw new Error(`migration ${file}: ${result.error}`);
-}
+await migrateShim(`http://127.0.0.1:${databasePort}`);
 
 // BENCH_PARTS_ONLY=1: the parts table alone, a minute instead of several (for trying a change out).
 if (process.env.BENCH_PARTS_ONLY) {

@@ -3,11 +3,12 @@
 // OpenAPI 3.1 document, from the zod schemas its routes validate with (src/features/connector/openapi-document.ts).
 // Generating it here keeps zod-to-openapi out of the Worker. `--check` (part of `npm test`) fails when the
 // committed document is not what the schemas give, so a schema change cannot leave the contract behind.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { build } from "esbuild";
+import { writeOrCheck } from "./generated-file.mjs";
 
 const root = resolve(import.meta.dirname, "..");
 const OPENAPI_JSON = resolve(root, "src/features/connector/openapi.json");
@@ -30,18 +31,4 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-if (process.argv.includes("--check")) {
-  let current = "";
-  try {
-    current = readFileSync(OPENAPI_JSON, "utf8");
-  } catch {
-    // missing: not current
-  }
-  if (current !== text) {
-    console.error(`${OPENAPI_JSON} is not what the connector's schemas give: run \`npm run generate\``);
-    process.exit(1);
-  }
-} else {
-  writeFileSync(OPENAPI_JSON, text);
-  console.log(`Wrote ${OPENAPI_JSON}`);
-}
+writeOrCheck(OPENAPI_JSON, text, "the connector's schemas");
