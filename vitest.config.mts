@@ -16,11 +16,14 @@ import {
 
 // What workerd and Vite print about things the tests do on purpose: connections a stand-in resets or a
 // client cuts ("uncaught exception … Network connection lost"), and source maps that packages do not ship.
-// Everything else still reaches the terminal; a test that fails still shows its own output.
+// Everything else still reaches the terminal; a test that fails still shows its own output, its error's
+// message included (so only workerd's own "uncaught exception" lines are matched).
 const EXPECTED_NOISE = [
-  /Network connection lost/,
+  /^uncaught exception; .*Network connection lost/,
   /^exception = \S+: disconnected: /,
   /^NOSENTRY SQLite alarm handler canceled/,
+  // …and what workerd says when a busy machine runs a Durable Object's alarm late.
+  /^NOSENTRY SQLite alarm overdue/,
   /Can't read from request stream because client disconnected/,
   /^stack: (?:\S*workerd@\S+ ?)+$/,
   /^Sourcemap for ".*node_modules\/.*" points to missing source files$/,
@@ -42,8 +45,9 @@ await buildConsole();
 
 export default defineConfig({
   test: {
-    // Only failures and the summary; the Worker's own log lines show only for a failing test.
-    reporters: ["minimal"],
+    // A line per finished file, then only failures and the summary; the Worker's own log lines show only for
+    // a failing test.
+    reporters: ["minimal", "./test/progress-reporter.ts"],
     silent: "passed-only",
     projects: [
       {
@@ -52,6 +56,19 @@ export default defineConfig({
           cloudflareTest(async ({ inject }) => ({
             wrangler: { configPath: "./wrangler.jsonc" },
             miniflare: {
+              // Client ID Metadata Documents (src/features/oauth/cimd.test.ts): fetches to https://*.cimd.test go
+              // to the client-metadata stand-in on 127.0.0.1, everything else out unchanged. A test-only setting:
+              // only Miniflare has outbound services; a deployed Worker cannot be given one (SECURITY.md).
+              outboundService: "client-host-router",
+              workers: [
+                {
+                  name: "client-host-router",
+                  modules: true,
+                  scriptPath: "./test/stand-ins/client-host-router.mjs",
+                  compatibilityDate: "2026-11-01",
+                  bindings: { CLIENT_METADATA_STAND_IN: inject("clientMetadataStandIn") },
+                },
+              ],
               // A second, empty database for src/features/ledger/migration.test.ts, which migrates old rows.
               d1Databases: { MIGRATION_TEST_DB: "migration-test" },
               // The dispatch queue as in wrangler.jsonc, but delivering at once and giving up after 3 deliveries
@@ -108,6 +125,10 @@ export default defineConfig({
         ],
         test: {
           name: "workers",
+          // A test's own deadlines (a stand-in's delay, a timeout under test) decide what it checks; these only
+          // catch a hang, and leave room for a machine that is busy with other work (the defaults are 5 s, 10 s).
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
           // One workerd per worker process for all its files, not one per file: every test uses ids of its own.
           isolate: false,
           maxWorkers: 2,
@@ -125,7 +146,8 @@ export default defineConfig({
         // scripts. One relay, started in the global setup, serves every file (`inject("e2eRelay")`).
         test: {
           name: "e2e",
-          include: ["test/e2e/**/*.test.ts"],
+          // …and the stand-ins' own helpers, which run in Node too.
+          include: ["test/e2e/**/*.test.ts", "test/stand-ins/**/*.test.ts"],
           globalSetup: ["./test/e2e/global-setup.ts"],
           // The files mostly wait for wrangler and workerd (other processes): two at once even on two cores,
           // after the workers project (a project with its own maxWorkers runs in a group of its own).
@@ -133,7 +155,8 @@ export default defineConfig({
           sequence: { groupOrder: 1 },
           environment: "node",
           testTimeout: 60_000,
-          hookTimeout: 60_000,
+          // A file that starts a relay of its own waits for `wrangler dev` (test/e2e/dev-server.ts: up to 120 s).
+          hookTimeout: 150_000,
         },
       },
     ],

@@ -2,12 +2,13 @@
 // a bare pass-through Worker and the stand-in upstream, measured in one run with autocannon, targets alternating.
 // Ratios relay/bare are what to compare between runs; absolute numbers drift with the machine's load.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { copyFileSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { resolve } from "node:path";
 import { gzipSync } from "node:zlib";
 import autocannon from "autocannon";
 import { freePort } from "../test/e2e/dev-server.ts";
+import { migrateShim } from "../test/e2e/isolates.ts";
 import { cpuMillis, measureParts } from "./parts.ts";
 import { workerdConfig } from "./workerd-config.ts";
 
@@ -57,7 +58,8 @@ const standInUrl = await firstLine<{ openai: string }>(standIn).then((line) => l
 const upstream = `${standInUrl}/s/load-bench/chat-4-20/v1`;
 
 // 3. workerd with the relay, the bare Worker and the database (bench/workerd-config.ts), migrated.
-const [relayPort, barePort, databasePort, partsPort] = [
+const [relayPort, barePort, helloPort, databasePort, partsPort] = [
+  await freePort(),
   await freePort(),
   await freePort(),
   await freePort(),
@@ -65,7 +67,7 @@ const [relayPort, barePort, databasePort, partsPort] = [
 ];
 const compatibilityDate =
   /"compatibility_date":\s*"([^"]+)"/.exec(readFileSync(resolve(root, "wrangler.jsonc"), "utf8"))?.[1] ?? "2026-11-01";
-for (const file of ["bare-worker.js", "flood-guard.js", "d1-shim.js"])
+for (const file of ["bare-worker.js", "hello-worker.js", "flood-guard.js", "d1-shim.js"])
   copyFileSync(resolve(root, "bench", file), resolve(out, file));
 mkdirSync(resolve(out, "storage"), { recursive: true });
 writeFileSync(
@@ -73,6 +75,7 @@ writeFileSync(
   workerdConfig({
     relayPort,
     barePort,
+    helloPort,
     databasePort,
     partsPort,
     upstream,
@@ -100,15 +103,7 @@ const workerd = spawn(
 );
 children.push(workerd);
 await waitFor(`http://127.0.0.1:${relayPort}/relay/health`);
-for (const file of readdirSync(resolve(root, "migrations")).sort()) {
-  const sql = readFileSync(resolve(root, "migrations", file), "utf8");
-  const answer = await fetch(`http://127.0.0.1:${databasePort}/execute`, {
-    method: "POST",
-    body: JSON.stringify({ sql }),
-  });
-  const result = (await answer.json()) as { success: boolean; error?: string };
-  if (!result.success) throw new Error(`migration ${file}: ${result.error}`);
-}
+await migrateShim(`http://127.0.0.1:${databasePort}`);
 
 // BENCH_PARTS_ONLY=1: the parts table alone, a minute instead of several (for trying a change out).
 if (process.env.BENCH_PARTS_ONLY) {
@@ -135,39 +130,44 @@ for (let i = 0; i < KEYS; i++) {
   keys.push(((await response.json()) as { secret: string }).secret);
 }
 
-type Target = { url: string; requests: Array<{ headers: Record<string, string> }> };
+type Target = { url: string; method?: "GET"; requests: Array<{ headers: Record<string, string> }> };
 const relayUrl = `http://127.0.0.1:${relayPort}${CHAT_PATH}`;
 const targets: Record<string, Target> = {
   direct: { url: `${upstream}/chat/completions`, requests: [{ headers: headersOf("") }] },
   bare: { url: `http://127.0.0.1:${barePort}${CHAT_PATH}`, requests: [{ headers: headersOf("") }] },
   relay: { url: relayUrl, requests: [{ headers: headersOf(SECRET) }] },
   keys: { url: relayUrl, requests: keys.map((key) => ({ headers: headersOf(key) })) },
+  // The fixed cost of every route: the relay's health route against the smallest Worker there is.
+  hello: { url: `http://127.0.0.1:${helloPort}/`, method: "GET", requests: [{ headers: headersOf("") }] },
+  health: { url: `http://127.0.0.1:${relayPort}/relay/health`, method: "GET", requests: [{ headers: headersOf("") }] },
 };
 for (const target of Object.values(targets)) {
-  for (const { headers } of target.requests.slice(0, 3)) await check(target.url, headers);
+  for (const { headers } of target.requests.slice(0, 3)) await check(target, headers);
 }
 // The Responses stream too (the first-event timings below would otherwise time an error just as well).
 for (const name of ["bare", "relay", "keys"]) {
   const target = targets[name] as Target;
   const headers = target.requests[0]?.headers ?? {};
-  await check(target.url.replace(CHAT_PATH, RESPONSES_PATH), headers, responsesStreamBody);
+  await check({ ...target, url: target.url.replace(CHAT_PATH, RESPONSES_PATH) }, headers, responsesStreamBody);
 }
 
 type Sample = { rps: number; p50: number; p99: number; errors: number; cpuMicros: number };
 async function load(target: Target, connections: number, duration: number): Promise<Sample> {
   const cpuBefore = cpuMillis(workerd.pid);
+  const method = target.method ?? "POST";
+  const sent = method === "GET" ? undefined : body;
   const result = await autocannon({
     url: target.url,
     connections,
     duration,
-    method: "POST",
-    body,
+    method,
+    body: sent,
     // Each request takes one of the target's credentials at random (with 100 keys: about 1 % of the load each,
     // arriving independently, as separate clients' requests would).
     requests: [
       {
-        method: "POST",
-        body,
+        method,
+        body: sent,
         setupRequest: (request) => ({
           ...request,
           headers: target.requests[Math.floor(Math.random() * target.requests.length)]?.headers,
@@ -254,8 +254,22 @@ for (const connections of [10, 50]) {
   for (const name of ["relay", "keys"]) {
     const relay = byTarget[name];
     if (!bare || !relay) continue;
+    const throughput = relay.rps / bare.rps;
+    const cpu = relay.cpuMicros / bare.cpuMicros;
+    // The targets (issue 19): at 50 connections, throughput ≥ 0.6× bare and CPU per request ≤ 2× bare.
+    const verdict =
+      connections === 50
+        ? ` (targets ≥ 0.6× and ≤ 2×: ${throughput >= 0.6 ? "met" : "not met"}, ${cpu <= 2 ? "met" : "not met"})`
+        : "";
     ratios.push(
-      `- ${connections} connections, ${name}: relay/bare throughput **${(relay.rps / bare.rps).toFixed(2)}×**, CPU per request bare/relay ${(bare.cpuMicros / relay.cpuMicros).toFixed(2)}×, p50 overhead **${(relay.p50 - bare.p50).toFixed(2)} ms**, p99 overhead ${(relay.p99 - bare.p99).toFixed(2)} ms`,
+      `- ${connections} connections, ${name}: relay/bare throughput **${throughput.toFixed(2)}×**, CPU per request relay/bare **${cpu.toFixed(2)}×**${verdict}, p50 overhead ${(relay.p50 - bare.p50).toFixed(2)} ms, p99 overhead ${(relay.p99 - bare.p99).toFixed(2)} ms`,
+    );
+  }
+  const { hello, health } = byTarget;
+  if (hello && health) {
+    const cpu = health.cpuMicros / hello.cpuMicros;
+    ratios.push(
+      `- ${connections} connections, GET /relay/health against hello-world: CPU per request **${cpu.toFixed(2)}×** (target ≤ 1.5×: ${cpu <= 1.5 ? "met" : "not met"}), throughput ${(health.rps / hello.rps).toFixed(2)}×`,
     );
   }
 }
@@ -313,9 +327,10 @@ async function firstLine<T = unknown>(child: ChildProcess): Promise<T> {
   });
 }
 
-async function check(url: string, headers: Record<string, string>, sent = body) {
-  const response = await fetch(url, { method: "POST", headers, body: sent });
-  if (response.status !== 200) throw new Error(`${url} answered ${response.status}: ${await response.text()}`);
+async function check(target: Target, headers: Record<string, string>, sent = body) {
+  const method = target.method ?? "POST";
+  const response = await fetch(target.url, { method, headers, body: method === "GET" ? undefined : sent });
+  if (response.status !== 200) throw new Error(`${target.url} answered ${response.status}: ${await response.text()}`);
   await response.arrayBuffer();
 }
 

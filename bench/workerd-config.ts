@@ -2,6 +2,7 @@
 export type WorkerdSetup = {
   relayPort: number;
   barePort: number;
+  helloPort: number;
   databasePort: number;
   partsPort: number;
   upstream: string;
@@ -13,7 +14,8 @@ export type WorkerdSetup = {
 };
 
 /**
- * A workerd config that serves the built relay bundle and the bare pass-through Worker side by side, with the
+ * A workerd config that serves the built relay bundle, the bare pass-through Worker and the hello-world Worker
+ * (the floor: bench/hello-worker.js) side by side, with the
  * bindings the chat path uses as wrangler.jsonc declares them: the RateLimiter and Meter Durable Objects on
  * local SQLite storage, FLOOD_GUARD (bench/flood-guard.js), D1 (bench/d1-shim.js, also on a socket of its own
  * so that the benchmark can apply the migrations), and the vars. Queues, KV and R2 are not on the chat path
@@ -37,6 +39,7 @@ const config :Workerd.Config = (
   services = [
     (name = "relay", worker = .relay),
     (name = "bare", worker = .bare),
+    (name = "hello", worker = .hello),
     (name = "database", worker = .database),
     (name = "parts", worker = .parts),
     (name = "loopback", network = (allow = ["local"])),
@@ -45,6 +48,7 @@ const config :Workerd.Config = (
   sockets = [
     (name = "relay", address = "127.0.0.1:${setup.relayPort}", http = (), service = "relay"),
     (name = "bare", address = "127.0.0.1:${setup.barePort}", http = (), service = "bare"),
+    (name = "hello", address = "127.0.0.1:${setup.helloPort}", http = (), service = "hello"),
     (name = "database", address = "127.0.0.1:${setup.databasePort}", http = (), service = "database"),
     (name = "parts", address = "127.0.0.1:${setup.partsPort}", http = (), service = "parts"),
   ],
@@ -70,6 +74,11 @@ const bare :Workerd.Worker = (
   compatibilityDate = "${setup.compatibilityDate}",
   bindings = [${text("UPSTREAM", setup.upstream)}, ${text("OPENAI_API_KEY", setup.vars.OPENAI_API_KEY ?? "")}],
   globalOutbound = "loopback",
+);
+
+const hello :Workerd.Worker = (
+  modules = [(name = "hello.js", esModule = embed "hello-worker.js")],
+  compatibilityDate = "${setup.compatibilityDate}",
 );
 
 const database :Workerd.Worker = (

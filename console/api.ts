@@ -96,82 +96,15 @@ export class IdempotencyKey {
   }
 }
 
-/** Shapes of the admin API's answers (docs/api.md). */
-export type UsageRow = {
-  day?: string;
-  subject?: string;
-  model?: string;
-  requests: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  /** What the priced requests cost; null when none of the row's requests had a price. */
-  cost_usd: number | null;
-  unpriced_requests: number;
-  estimated_requests: number;
-};
-
-export type RelayKey = {
-  id: string;
-  name: string;
-  scopes: string[];
-  user_id: string | null;
-  models: string[] | null;
-  monthly_token_budget: number | null;
-  monthly_cost_budget_usd: number | null;
-  rate_limit_per_minute: number | null;
-  expires_at: string | null;
-  created_at: string;
-  revoked_at: string | null;
-  month_usage: { month: string; requests: number; tokens: number; cost_usd: number; unpriced_requests: number };
-};
-
-export type AuditRecord = {
-  at: string;
-  actor: string;
-  action: string;
-  target: string;
-  outcome: string;
-  dry_run: boolean;
-};
-
-export type AuditCount = { actor: string; action: string; outcome: string; count: number };
-
-export type PaymentCount = {
-  day: string;
-  source: string;
-  type: string;
-  entitlement: string;
-  tier: string | null;
-  sku: string | null;
-  count: number;
-};
-
-export type LibraryItem = {
-  key: string;
-  title: string;
-  size: number;
-  content_type: string;
-  uploaded_at: string;
-  sku: string | null;
-  tier: string | null;
-};
-
-export type Entitlements = {
-  user_id: string;
-  has_access: boolean;
-  subscriptions: Array<{ tier: string; status: string; expires_at: string; source: string }>;
-  purchases: Array<{ sku: string; purchased_at: string }>;
-};
-
-export type HistoryEvent = {
-  id: number;
-  type: string;
-  entitlement: string;
-  source: string;
-  source_ref?: string;
-  tier?: string;
-  sku?: string;
-  expires_at?: string;
-  reason?: string;
-  created_at: string;
-};
+/** Shapes of the admin API's answers: the server builds them from the same types (docs/api.md). */
+export type {
+  AuditCount,
+  AuditRow,
+  EntitlementsCheck,
+  GrantView,
+  HistoryEvent,
+  LibraryItem,
+  ListedKey,
+  PaymentCount,
+  UsageRow,
+} from "../src/admin-api";

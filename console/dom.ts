@@ -34,23 +34,62 @@ export function fill(element: Element, ...children: Child[]): void {
   element.replaceChildren(...nodes(children));
 }
 
-/** A table with a caption, header row and body rows; wide tables scroll sideways on a phone. */
-export function table(caption: string, headers: string[], rows: Child[][], empty = "Nothing yet."): HTMLElement {
+/** How a table shows beyond its cells. */
+export type TableOptions = {
+  /** A class per body row (`revoked` greys a row out; the row must say so in words too). */
+  rowClasses?: Array<string | null>;
+  /** The last column holds each row's buttons: it stays in view at the right edge while the table scrolls. */
+  actions?: boolean;
+};
+
+/**
+ * A table with a caption, header row and body rows. A table wider than the screen (on a phone) scrolls
+ * sideways inside its own box, and says so: a line of text above it, and a shadow on the side that has more.
+ */
+export function table(
+  caption: string,
+  headers: string[],
+  rows: Child[][],
+  empty = "Nothing yet.",
+  { rowClasses = [], actions = false }: TableOptions = {},
+): HTMLElement {
+  const cell = (tag: "td" | "th", column: number, attributes: Attributes, child: Child) =>
+    h(tag, { ...attributes, class: actions && column === headers.length - 1 ? "actions" : null }, child);
   const body =
     rows.length === 0
       ? [h("tr", {}, h("td", { colspan: headers.length, class: "empty" }, empty))]
-      : rows.map((cells) => h("tr", {}, ...cells.map((cell) => h("td", {}, cell))));
-  return h(
+      : rows.map((cells, row) =>
+          h("tr", { class: rowClasses[row] ?? null }, ...cells.map((child, column) => cell("td", column, {}, child))),
+        );
+  const scroller = h(
     "div",
     { class: "table-wrap", tabindex: 0, role: "region", "aria-label": caption },
     h(
       "table",
       {},
       h("caption", {}, caption),
-      h("thead", {}, h("tr", {}, ...headers.map((header) => h("th", { scope: "col" }, header)))),
+      h("thead", {}, h("tr", {}, ...headers.map((header, column) => cell("th", column, { scope: "col" }, header)))),
       h("tbody", {}, ...body),
     ),
   );
+  const hint = h("p", { class: "scroll-hint", hidden: true }, "Wider than the screen: scroll the table sideways →");
+  const frame = h("div", { class: actions ? "table-frame with-actions" : "table-frame" }, scroller);
+  watchOverflow(scroller, frame, hint);
+  return h("div", { class: "table-box" }, hint, frame);
+}
+
+/** Shows the hint while `scroller` is wider than its box, and marks the frame on the sides that have more. */
+function watchOverflow(scroller: HTMLElement, frame: HTMLElement, hint: HTMLElement): void {
+  const update = () => {
+    const hidden = scroller.scrollWidth - scroller.clientWidth;
+    hint.hidden = hidden <= 1;
+    frame.toggleAttribute("data-more-left", hidden > 1 && scroller.scrollLeft > 1);
+    frame.toggleAttribute("data-more-right", hidden > 1 && scroller.scrollLeft < hidden - 1);
+  };
+  const resize = new ResizeObserver(update);
+  resize.observe(scroller);
+  if (scroller.firstElementChild) resize.observe(scroller.firstElementChild);
+  scroller.addEventListener("scroll", update, { passive: true });
 }
 
 let fields = 0;

@@ -3,6 +3,7 @@ import "./style.css";
 import { AdminApi, ApiError, messageOf } from "./api";
 import { field, fill, h, notice } from "./dom";
 import { renderAudit } from "./pages/audit";
+import { renderConnections } from "./pages/connections";
 import { renderKeys } from "./pages/keys";
 import { renderLibrary } from "./pages/library";
 import { renderOverview } from "./pages/overview";
@@ -28,6 +29,7 @@ const PAGES: Page[] = [
   { id: "keys", title: "Keys", render: renderKeys },
   { id: "subscribers", title: "Subscribers", render: renderSubscribers },
   { id: "library", title: "Library", render: renderLibrary },
+  { id: "connections", title: "MCP clients", render: renderConnections },
   { id: "audit", title: "Audit log", render: renderAudit },
 ];
 

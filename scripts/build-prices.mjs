@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run prices`: writes src/metering/price-table.json, the relay's model prices, from the maintained data
+// `npm run generate`: writes src/metering/price-table.json, the relay's model prices, from the maintained data
 // package @pydantic/genai-prices (a dev dependency: its 800 KiB of data and code never reach the Worker).
 // `node scripts/build-prices.mjs --check` (part of `npm test`) fails when the table is not what the installed
 // package gives, so upgrading the package without regenerating the table cannot go unnoticed.
@@ -9,9 +9,10 @@
 // (`starts_with`, `contains`, other patterns) are dropped on purpose: the relay prices a model by its exact
 // name or as the dated snapshot of one (`gpt-4o-2024-08-06`), never by a prefix. Of prices that changed over
 // time the newest is kept; off-peak discounts (time-of-day prices) are left out, so a price never reads low.
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { findProvider } from "@pydantic/genai-prices";
+import { writeOrCheck } from "./generated-file.mjs";
 
 const root = resolve(import.meta.dirname, "..");
 export const PRICE_TABLE = resolve(root, "src/metering/price-table.json");
@@ -90,19 +91,4 @@ function format({ source, providers }) {
   return `{\n "source": ${JSON.stringify(source)},\n "providers": {\n${blocks.join(",\n")}\n }\n}\n`;
 }
 
-const text = format(priceTable());
-if (process.argv.includes("--check")) {
-  let current = "";
-  try {
-    current = readFileSync(PRICE_TABLE, "utf8");
-  } catch {
-    // missing: not current
-  }
-  if (current !== text) {
-    console.error(`${PRICE_TABLE} is not what @pydantic/genai-prices ${version} gives: run \`npm run prices\``);
-    process.exit(1);
-  }
-} else {
-  writeFileSync(PRICE_TABLE, text);
-  console.log(`Wrote ${PRICE_TABLE} from @pydantic/genai-prices ${version}`);
-}
+writeOrCheck(PRICE_TABLE, format(priceTable()), `@pydantic/genai-prices ${version}`);

@@ -3,7 +3,8 @@
 // wrangler.jsonc names its D1 database, KV namespace and R2 bucket without ids, so the first `wrangler deploy`
 // creates them (Wrangler's automatic provisioning) and later deploys reuse them. D1 migrations run before a
 // deploy, so new code never meets an old schema; on the very first deploy the database does not exist yet,
-// so they run right after it instead.
+// so they run right after it instead. `--dry-run` only builds: no migration touches the remote database, so
+// it needs neither a Cloudflare login nor a network.
 import { spawnSync } from "node:child_process";
 import { resolve } from "node:path";
 
@@ -20,6 +21,9 @@ function wrangler(args, { quiet = false } = {}) {
   return { status: result.status ?? 1, output: `${result.stdout ?? ""}${result.stderr ?? ""}` };
 }
 
+const deployArgs = process.argv.slice(2);
+if (deployArgs.includes("--dry-run")) process.exit(wrangler(["deploy", ...deployArgs]).status);
+
 const migrate = () => wrangler(["d1", "migrations", "apply", "DB", "--remote"], { quiet: true });
 
 const before = migrate();
@@ -28,7 +32,7 @@ if (before.status !== 0 && !firstDeploy) {
   process.stderr.write(before.output);
   process.exit(before.status);
 }
-const deployed = wrangler(["deploy", ...process.argv.slice(2)]);
+const deployed = wrangler(["deploy", ...deployArgs]);
 if (deployed.status !== 0) process.exit(deployed.status);
 if (firstDeploy) {
   const after = migrate();

@@ -28,28 +28,32 @@ export function persistArgs(devArgs) {
 }
 
 /**
- * Runs wrangler with the same Node and resolves to its exit code. While it runs, SIGINT, SIGTERM and SIGHUP
- * sent to this process are passed on to it, so it can stop its workerd and free the port.
+ * Runs wrangler with the same Node and resolves to its exit code and, with `capture`, what it printed (which
+ * then does not reach the terminal). While it runs, SIGINT, SIGTERM and SIGHUP sent to this process are passed
+ * on to it, so it can stop its workerd and free the port.
  */
-export function runWrangler(args, { env = process.env, stdin = "inherit" } = {}) {
+export function runWrangler(args, { env = process.env, stdin = "inherit", capture = false } = {}) {
   const child = spawn(process.execPath, [wranglerBin, ...args], {
     cwd: root,
     env: { ...OFFLINE_ENV, ...env },
-    stdio: [stdin, "inherit", "inherit"],
+    stdio: [stdin, capture ? "pipe" : "inherit", capture ? "pipe" : "inherit"],
   });
+  let output = "";
+  child.stdout?.on("data", (chunk) => (output += chunk));
+  child.stderr?.on("data", (chunk) => (output += chunk));
   const forward = (signal) => child.kill(signal);
   const signals = ["SIGINT", "SIGTERM", "SIGHUP"];
   for (const signal of signals) process.on(signal, forward);
   return new Promise((done) => {
     const finish = (code) => {
       for (const signal of signals) process.off(signal, forward);
-      done(code);
+      done({ code, output });
     };
     child.once("error", (error) => {
       console.error(`Could not run wrangler: ${error.message}`);
       finish(1);
     });
-    child.once("exit", (code, signal) => finish(code ?? (signal ? 128 + signalNumber(signal) : 1)));
+    child.once("close", (code, signal) => finish(code ?? (signal ? 128 + signalNumber(signal) : 1)));
   });
 }
 
@@ -58,14 +62,39 @@ function signalNumber(signal) {
 }
 
 /**
- * Applies the D1 migrations to the local database without asking: wrangler confirms only when stdin and
- * stdout are terminals and CI is unset, and otherwise takes the default answer, yes.
+ * The migrations that wrangler's `d1 migrations apply` output reports applied (✅), in order. Wrangler prints
+ * the whole status table again after each migration; the last row of each name is its outcome.
  */
-export function applyMigrations(extraArgs = [], env = process.env) {
-  return runWrangler(["d1", "migrations", "apply", "DB", "--local", ...extraArgs], {
+export function appliedMigrations(output) {
+  const outcome = new Map();
+  for (const [, name, mark] of output.matchAll(/^│ (\S+\.sql) *│ (\S+) *│$/gmu)) outcome.set(name, mark);
+  return [...outcome].filter(([, mark]) => mark === "✅").map(([name]) => name);
+}
+
+/**
+ * Applies the D1 migrations to the local database without asking (wrangler confirms only when stdin and
+ * stdout are terminals and CI is unset, and otherwise takes the default answer, yes) and without wrangler's
+ * tables: one line per migration applied. A failure prints everything wrangler said.
+ */
+export async function applyMigrations(extraArgs = [], env = process.env) {
+  const { code, output } = await runWrangler(["d1", "migrations", "apply", "DB", "--local", ...extraArgs], {
     env: { ...env, CI: "true" },
     stdin: "ignore",
+    capture: true,
   });
+  const applied = appliedMigrations(output);
+  for (const name of applied) console.log(`Applied migration ${name}`);
+  if (code !== 0) process.stderr.write(output);
+  return { code, applied };
+}
+
+/**
+ * `--log-level info` unless the flags choose a level: wrangler's banner and its table of every binding and
+ * var (about 80 lines) are printed at the default level, `log`; warnings, errors, "Ready on", each request
+ * and the Worker's own log lines (console.info, console.warn, console.error) still show.
+ */
+export function logLevelArgs(devArgs) {
+  return devArgs.some((arg) => arg === "--log-level" || arg.startsWith("--log-level=")) ? [] : ["--log-level", "info"];
 }
 
 function hasMigrations() {
@@ -81,8 +110,8 @@ async function main() {
   console.log(`Local secrets: ${DEV_VARS_PATH} (load them into a shell: set -a; . ./.dev.vars; set +a).`);
 
   if (hasMigrations()) {
-    const applied = await applyMigrations(persistArgs(devArgs));
-    if (applied !== 0) process.exit(applied);
+    const { code } = await applyMigrations(persistArgs(devArgs));
+    if (code !== 0) process.exit(code);
   }
 
   let demo;
@@ -93,7 +122,8 @@ async function main() {
         "Put a real key there (OPENAI_API_KEY=sk-...) and run npm start again to chat with OpenAI.",
     );
   }
-  const code = await runWrangler(["dev", ...(demo ? demoVarArgs(demo.url) : []), ...devArgs]);
+  const demoArgs = demo ? demoVarArgs(demo.url) : [];
+  const { code } = await runWrangler(["dev", ...logLevelArgs(devArgs), ...demoArgs, ...devArgs]);
   await demo?.close();
   process.exit(code);
 }

@@ -1,4 +1,5 @@
 import type { TestProject } from "vitest/node";
+import { startClientMetadataStandIn } from "./stand-ins/client-metadata";
 import { startGitHubStandIn } from "./stand-ins/github";
 import { startJwksStandIn } from "./stand-ins/jwks";
 import { startOpenAIStandIn } from "./stand-ins/openai";
@@ -11,6 +12,7 @@ declare module "vitest" {
     jwksStandIn: string;
     jwksPrivateKey: Record<string, string>;
     webhookReceiver: string;
+    clientMetadataStandIn: string;
   }
 }
 
@@ -25,7 +27,10 @@ export default async function setup(project: TestProject) {
   project.provide("jwksPrivateKey", jwks.privateKey);
   const receiver = await startWebhookReceiver();
   project.provide("webhookReceiver", receiver.url);
+  const clientMetadata = await startClientMetadataStandIn();
+  project.provide("clientMetadataStandIn", clientMetadata.url);
   return async () => {
+    await clientMetadata.close();
     await receiver.close();
     await openai.close();
     await github.close();

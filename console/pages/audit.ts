@@ -1,4 +1,4 @@
-import { type AdminApi, type AuditRecord, messageOf } from "../api";
+import { type AdminApi, type AuditRow, messageOf } from "../api";
 import { field, fill, h, notice, table } from "../dom";
 import { formatTime } from "../format";
 
@@ -23,7 +23,7 @@ export async function renderAudit(root: HTMLElement, api: AdminApi): Promise<voi
     const filters = { actor: actor.value.trim() || undefined, action: action.value.trim() || undefined };
     const named = Object.entries(filters).flatMap(([name, value]) => (value ? [`, ${name} ${value}`] : []));
     try {
-      const answer = await api.get<{ records: AuditRecord[]; next_cursor: string | null }>("/admin/audit", {
+      const answer = await api.get<{ records: AuditRow[]; next_cursor: string | null }>("/admin/audit", {
         limit: size.value,
         cursor,
         ...filters,

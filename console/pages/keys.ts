@@ -1,4 +1,4 @@
-import { type AdminApi, messageOf, type RelayKey } from "../api";
+import { type AdminApi, type ListedKey, messageOf } from "../api";
 import { field, fill, h, notice, table } from "../dom";
 import { formatCount, formatTime, formatUsd } from "../format";
 
@@ -15,7 +15,7 @@ function budgetCell(used: number, budget: number | null, format: (n: number) => 
 }
 
 /** Tokens and cost a key used this month against its budgets. */
-export function keyBudgetCells(key: RelayKey): HTMLElement[] {
+export function keyBudgetCells(key: ListedKey): HTMLElement[] {
   return [
     budgetCell(key.month_usage.tokens, key.monthly_token_budget, formatCount),
     budgetCell(key.month_usage.cost_usd, key.monthly_cost_budget_usd, formatUsd),
@@ -23,7 +23,7 @@ export function keyBudgetCells(key: RelayKey): HTMLElement[] {
 }
 
 /** Active, revoked or expired: said in words. */
-function statusOf(key: RelayKey): string {
+function statusOf(key: ListedKey): string {
   if (key.revoked_at !== null) return `Revoked ${formatTime(key.revoked_at)}`;
   if (key.expires_at !== null && Date.parse(key.expires_at) <= Date.now())
     return `Expired ${formatTime(key.expires_at)}`;
@@ -51,7 +51,7 @@ export async function renderKeys(root: HTMLElement, api: AdminApi): Promise<void
   const perMinute = h("input", { name: "rate_limit_per_minute", type: "number", min: 1, step: 1 });
   const expires = h("input", { name: "expires_at", type: "datetime-local" });
 
-  const showSecret = (key: RelayKey, secret: string) => {
+  const showSecret = (key: ListedKey, secret: string) => {
     const copied = h("span", { role: "status" });
     const code = h("code", { id: "new-secret", tabindex: 0 }, secret);
     fill(
@@ -94,7 +94,7 @@ export async function renderKeys(root: HTMLElement, api: AdminApi): Promise<void
 
   const load = async () => {
     try {
-      const { keys } = await api.get<{ keys: RelayKey[] }>("/admin/keys");
+      const { keys } = await api.get<{ keys: ListedKey[] }>("/admin/keys");
       fill(
         list,
         table(
@@ -123,6 +123,7 @@ export async function renderKeys(root: HTMLElement, api: AdminApi): Promise<void
               : null,
           ]),
           "No keys yet.",
+          { actions: true, rowClasses: keys.map((key) => (key.revoked_at === null ? null : "revoked")) },
         ),
       );
     } catch (error) {
@@ -130,7 +131,7 @@ export async function renderKeys(root: HTMLElement, api: AdminApi): Promise<void
     }
   };
 
-  const revoke = async (key: RelayKey) => {
+  const revoke = async (key: ListedKey) => {
     if (!window.confirm(`Revoke key “${key.name}” (${key.id})? Requests with it stop within a second.`)) return;
     let outcome: HTMLElement;
     try {
@@ -167,7 +168,7 @@ export async function renderKeys(root: HTMLElement, api: AdminApi): Promise<void
           expires_at: expires.value ? new Date(expires.value).toISOString() : undefined,
         };
         try {
-          const created = await api.post<{ key: RelayKey; secret: string }>("/admin/keys", body);
+          const created = await api.post<{ key: ListedKey; secret: string }>("/admin/keys", body);
           fill(status);
           form.reset();
           await load();

@@ -1,8 +1,8 @@
-import type { AdminApi, AuditCount, PaymentCount, RelayKey, UsageRow } from "../api";
+import type { AdminApi, AuditCount, ListedKey, PaymentCount, UsageRow } from "../api";
 import { messageOf } from "../api";
 import { dailyChart, type Line } from "../chart";
 import { fill, h, notice, table } from "../dom";
-import { formatCount, formatUsd, lastDays } from "../format";
+import { formatCount, formatTime, formatUsd, lastDays } from "../format";
 import { keyBudgetCells } from "./keys";
 
 type Metric = "requests" | "tokens" | "cost";
@@ -18,7 +18,7 @@ const MAX_LINES = 6;
 const DAYS = 30;
 
 /** What a subject is called on the page: a key by its name, a user by id, RELAY_SECRET by name. */
-function subjectLabel(subject: string, keys: RelayKey[]): string {
+function subjectLabel(subject: string, keys: ListedKey[]): string {
   if (subject.startsWith("key:")) {
     const id = subject.slice(4);
     const key = keys.find((k) => k.id === id);
@@ -104,7 +104,7 @@ export async function renderOverview(root: HTMLElement, api: AdminApi): Promise<
   const [byModel, bySubject, keys, audit, payments] = await Promise.allSettled([
     api.get<{ rows: UsageRow[] }>("/admin/usage", { ...span, group_by: "day,model" }),
     api.get<{ rows: UsageRow[] }>("/admin/usage", { ...span, group_by: "day,subject" }),
-    api.get<{ keys: RelayKey[] }>("/admin/keys"),
+    api.get<{ keys: ListedKey[] }>("/admin/keys"),
     api.get<{ counts: AuditCount[] }>("/admin/audit/summary", span),
     api.get<{ counts: PaymentCount[] }>("/admin/payments", span),
   ]);
@@ -160,16 +160,23 @@ export async function renderOverview(root: HTMLElement, api: AdminApi): Promise<
   };
   metricSelect.addEventListener("change", drawCharts);
 
+  // Active keys, and keys revoked since that spent this month: greyed, and saying so, they still count.
+  const budgeted = keyList.filter((key) => key.revoked_at === null || key.month_usage.requests > 0);
   const budgets =
     keys.status === "rejected"
       ? notice("error", messageOf(keys.reason))
       : table(
           "Budgets used this month, per key",
           ["Key", "Requests", "Tokens", "Cost"],
-          keyList
-            .filter((key) => key.revoked_at === null)
-            .map((key) => [`${key.name} (${key.id})`, formatCount(key.month_usage.requests), ...keyBudgetCells(key)]),
+          budgeted.map((key) => [
+            key.revoked_at === null
+              ? `${key.name} (${key.id})`
+              : `${key.name} (${key.id}), revoked ${formatTime(key.revoked_at)}`,
+            formatCount(key.month_usage.requests),
+            ...keyBudgetCells(key),
+          ]),
           "No active keys.",
+          { rowClasses: budgeted.map((key) => (key.revoked_at === null ? null : "revoked")) },
         );
 
   const errors =

@@ -1,4 +1,4 @@
-import { type AdminApi, type Entitlements, type HistoryEvent, IdempotencyKey, messageOf } from "../api";
+import { type AdminApi, type EntitlementsCheck, type HistoryEvent, IdempotencyKey, messageOf } from "../api";
 import { field, fill, h, notice, table } from "../dom";
 import { formatTime } from "../format";
 
@@ -27,7 +27,7 @@ export async function renderSubscribers(root: HTMLElement, api: AdminApi): Promi
     current = userId;
     try {
       const [check, history] = await Promise.all([
-        api.get<Entitlements>("/entitlements/check", { user_id: userId }),
+        api.get<EntitlementsCheck>("/entitlements/check", { user_id: userId }),
         api.get<{ events: HistoryEvent[] }>("/entitlements/history", { user_id: userId }),
       ]);
       fill(details, ...userView(check, history.events));
@@ -98,7 +98,7 @@ export async function renderSubscribers(root: HTMLElement, api: AdminApi): Promi
     return cell;
   };
 
-  const userView = (check: Entitlements, events: HistoryEvent[]) => [
+  const userView = (check: EntitlementsCheck, events: HistoryEvent[]) => [
     h("h3", {}, `User ${check.user_id}`),
     h(
       "p",

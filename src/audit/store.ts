@@ -1,3 +1,4 @@
+import type { AuditCount, AuditRow } from "../admin-api";
 import { spanTimes } from "../lib/day-span";
 /** One audit row (docs/api.md, "Conventions"): time, actor, action, target, outcome, dry run. */
 export type AuditRecord = {
@@ -34,9 +35,6 @@ export function auditStatement(db: D1Database, record: AuditRecord): D1PreparedS
 export async function writeAudit(db: D1Database, record: AuditRecord): Promise<void> {
   await auditStatement(db, record).run();
 }
-
-/** One row of `audit_log` as `GET /admin/audit` shows it. */
-export type AuditRow = { at: string; actor: string; action: string; target: string; outcome: string; dry_run: boolean };
 
 /** Only the records of this actor and (or) action. */
 export type AuditFilter = { actor?: string; action?: string };
@@ -76,9 +74,6 @@ export async function readAuditPage(
     next: results.length > limit && last ? last.id : null,
   };
 }
-
-/** How many records one actor's action had with one outcome. */
-export type AuditCount = { actor: string; action: string; outcome: string; count: number };
 
 /**
  * The records between two UTC days (both included), counted by actor, action and outcome: most first.

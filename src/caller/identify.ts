@@ -3,7 +3,7 @@ import { createMiddleware } from "hono/factory";
 import * as z from "zod";
 import type { AppEnv, Caller, OAuthGrant } from "../env";
 import { flag, readConfig } from "../lib/config";
-import { recentSha256Hex, sameDigest } from "../lib/constant-time";
+import { recentSha256Hex } from "../lib/constant-time";
 import { bearerToken } from "../lib/request";
 import { looksLikeJwt } from "../lib/user-jwt";
 
@@ -16,20 +16,28 @@ export type SharedSecret = (typeof SHARED_SECRETS)[number];
 /** Verifies an OAuth access token for the deployment that serves `url`: its grant, or null. */
 export type OAuthVerifier = (url: URL, token: string, env: Env) => Promise<OAuthGrant | null>;
 
-const secretDigests = new WeakMap<object, Promise<Array<[SharedSecret, string]>>>();
+const encoder = new TextEncoder();
+const secretDigests = new WeakMap<object, Promise<Array<[SharedSecret, Uint8Array]>>>();
 
-/** The SHA-256 of each configured shared secret, once per isolate and env. */
-function digestsOf(env: Env): Promise<Array<[SharedSecret, string]>> {
+/** The SHA-256 of a value (hex) as bytes: what timingSafeEqual compares. */
+async function digestBytes(value: string): Promise<Uint8Array> {
+  return encoder.encode(await recentSha256Hex(value));
+}
+
+/** The digest of each configured shared secret, once per isolate and env. */
+function digestsOf(env: Env): Promise<Array<[SharedSecret, Uint8Array]>> {
   let digests = secretDigests.get(env);
   if (!digests) {
     const configured = SHARED_SECRETS.flatMap((name) => {
       const value = env[name];
       return typeof value === "string" && value !== "" ? [[name, value] as const] : [];
     });
-    digests = Promise.all(configured.map(async ([name, value]) => [name, await recentSha256Hex(value)] as const));
-    secretDigests.set(env, digests as Promise<Array<[SharedSecret, string]>>);
+    digests = Promise.all(
+      configured.map(async ([name, value]): Promise<[SharedSecret, Uint8Array]> => [name, await digestBytes(value)]),
+    );
+    secretDigests.set(env, digests);
   }
-  return digests as Promise<Array<[SharedSecret, string]>>;
+  return digests;
 }
 
 const KIND_OF_SECRET = {
@@ -68,10 +76,10 @@ async function callerOf(c: Context<AppEnv>, source: CallerSource): Promise<Calle
   const given = relayHeader || bearer;
   if (given === undefined || given === "") return { kind: "none" };
   if (given.startsWith("smr_")) return { kind: "relay-key", secret: given };
-  const digest = await recentSha256Hex(given);
+  const digest = await digestBytes(given);
   let matched: SharedSecret | undefined;
   for (const [name, expected] of await digestsOf(c.env)) {
-    if (sameDigest(digest, expected) && matched === undefined) matched = name;
+    if (crypto.subtle.timingSafeEqual(digest, expected) && matched === undefined) matched = name;
   }
   // X-Relay-Secret carries RELAY_SECRET (or a key), never another secret.
   if (matched !== undefined && (given === bearer || matched === "RELAY_SECRET")) {

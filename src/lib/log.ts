@@ -28,6 +28,8 @@ export class Logger {
   }
 }
 
-function writeLine(level: string, fields: LogFields): void {
-  console.log(JSON.stringify({ level, time: new Date().toISOString(), ...fields }));
+// console.info / warn / error rather than console.log: Workers Logs take the level from the method, and
+// `wrangler dev --log-level info` (what `npm start` runs) shows these but hides console.log.
+function writeLine(level: "info" | "warn" | "error", fields: LogFields): void {
+  console[level](JSON.stringify({ level, time: new Date().toISOString(), ...fields }));
 }

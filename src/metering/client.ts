@@ -104,7 +104,10 @@ function today(now: number): string {
 }
 
 function addPending(subject: string, reports: LeaseReport[]): void {
-  if (reports.length > 0) pending.set(subject, [...(pending.get(subject) ?? []), ...reports]);
+  if (reports.length === 0) return;
+  const waiting = pending.get(subject);
+  if (waiting) waiting.push(...reports);
+  else pending.set(subject, [...reports]);
 }
 
 function takePending(subject: string): LeaseReport[] {

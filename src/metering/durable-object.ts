@@ -87,14 +87,14 @@ const KEEP_DAYS = 7;
 export class Meter extends DurableObject<Env> {
   /** Stores a key's configuration (creation) or its revocation. */
   configure(subject: string, config: KeyConfig): void {
-    this.ctx.storage.kv.put(SUBJECT, subject);
-    this.ctx.storage.kv.put(CONFIG, config);
+    this.#put(SUBJECT, subject);
+    this.#put(CONFIG, config);
   }
 
   /** Revokes the key: every later acquire is refused; leases already out end within LEASE_MS. */
   revoke(at: string): void {
-    const config = this.ctx.storage.kv.get<KeyConfig>(CONFIG);
-    if (config && config.revokedAt === null) this.ctx.storage.kv.put(CONFIG, { ...config, revokedAt: at });
+    const config = this.#get<KeyConfig>(CONFIG);
+    if (config && config.revokedAt === null) this.#put(CONFIG, { ...config, revokedAt: at });
   }
 
   /** Grants a lease for one request, after applying the reports it carries; or refuses. */
@@ -104,7 +104,7 @@ export class Meter extends DurableObject<Env> {
       return { ok: false, refusal: { refused: "invalid" } };
     }
     this.#remember(request.subject);
-    const config = this.ctx.storage.kv.get<KeyConfig>(CONFIG) ?? null;
+    const config = this.#get<KeyConfig>(CONFIG) ?? null;
     const limits = config ? limitsOfKey(config, request.limits) : request.limits;
     const applied = this.#applyAll(this.#state(now), request.reports, limits, now);
     let result: AcquireResult;
@@ -132,11 +132,11 @@ export class Meter extends DurableObject<Env> {
   async report(subject: string, reports: LeaseReport[], fallback: Limits): Promise<void> {
     const now = Date.now();
     this.#remember(subject);
-    const config = this.ctx.storage.kv.get<KeyConfig>(CONFIG) ?? null;
+    const config = this.#get<KeyConfig>(CONFIG) ?? null;
     const limits = config ? limitsOfKey(config, fallback) : fallback;
     const valid = reports.filter(isValidReport);
     if (valid.length < reports.length) {
-      console.log(
+      console.error(
         JSON.stringify({ level: "error", msg: "meter report refused", reports: reports.length - valid.length }),
       );
     }
@@ -147,16 +147,16 @@ export class Meter extends DurableObject<Env> {
 
   /** The state, for the tests and the admin's view of a subject. */
   snapshot(): MeterState | undefined {
-    return this.ctx.storage.kv.get<MeterState>(STATE);
+    return this.#get<MeterState>(STATE);
   }
 
   /** Writes the changed usage totals to D1: whole values, so writing one twice changes nothing. */
   override async alarm(): Promise<void> {
     // Unknown until this run ends (the runtime retries an alarm that throws).
     this.#alarmSet = undefined;
-    const subject = this.ctx.storage.kv.get<string>(SUBJECT);
-    const dirty = this.ctx.storage.kv.get<string[]>(DIRTY) ?? [];
-    const state = this.ctx.storage.kv.get<MeterState>(STATE);
+    const subject = this.#get<string>(SUBJECT);
+    const dirty = this.#get<string[]>(DIRTY) ?? [];
+    const state = this.#get<MeterState>(STATE);
     if (!subject || !state || dirty.length === 0) return;
     const statements = dirty.flatMap((key) => {
       if (!Object.hasOwn(state.usage, key)) return [];
@@ -186,17 +186,33 @@ export class Meter extends DurableObject<Env> {
     });
     await this.env.DB.batch(statements);
     // Only what was written is clean: a report that arrived meanwhile keeps its key dirty.
-    const latest = this.ctx.storage.kv.get<MeterState>(STATE)?.usage ?? {};
-    const still = (this.ctx.storage.kv.get<string[]>(DIRTY) ?? []).filter(
+    const latest = this.#get<MeterState>(STATE)?.usage ?? {};
+    const still = (this.#get<string[]>(DIRTY) ?? []).filter(
       (key) =>
         !Object.hasOwn(state.usage, key) ||
         !Object.hasOwn(latest, key) ||
         totalsOf(latest, key).requests !== totalsOf(state.usage, key).requests,
     );
-    this.ctx.storage.kv.put(DIRTY, still);
+    this.#put(DIRTY, still);
     this.#forgetOldDays(still);
     this.#alarmSet = still.length > 0;
     if (this.#alarmSet) await this.ctx.storage.setAlarm(Date.now() + this.#flushDelayMs());
+  }
+
+  /**
+   * What this object has read or written of its storage, kept in memory: the object is storage's only writer,
+   * so a value read once stays true until it writes it again, and a call reads nothing twice.
+   */
+  #cache = new Map<string, unknown>();
+
+  #get<T>(key: string): T | undefined {
+    if (!this.#cache.has(key)) this.#cache.set(key, this.ctx.storage.kv.get<T>(key));
+    return this.#cache.get(key) as T | undefined;
+  }
+
+  #put(key: string, value: unknown): void {
+    this.ctx.storage.kv.put(key, value);
+    this.#cache.set(key, value);
   }
 
   /** Whether an alarm is set (known in memory once this object has looked): saves a storage read per call. */
@@ -208,7 +224,7 @@ export class Meter extends DurableObject<Env> {
   }
 
   #remember(subject: string): void {
-    if (this.ctx.storage.kv.get<string>(SUBJECT) !== subject) this.ctx.storage.kv.put(SUBJECT, subject);
+    if (this.#get<string>(SUBJECT) !== subject) this.#put(SUBJECT, subject);
   }
 
   /**
@@ -216,7 +232,7 @@ export class Meter extends DurableObject<Env> {
    * A report is at most seconds late (a lease lasts LEASE_MS), so no later report adds to those days.
    */
   #forgetOldDays(dirty: string[]): void {
-    const state = this.ctx.storage.kv.get<MeterState>(STATE);
+    const state = this.#get<MeterState>(STATE);
     if (!state) return;
     const oldest = new Date(Date.now() - KEEP_DAYS * 86_400_000).toISOString().slice(0, 10);
     const old = Object.keys(state.usage).filter((key) => key.slice(0, 10) < oldest && !dirty.includes(key));
@@ -227,11 +243,11 @@ export class Meter extends DurableObject<Env> {
   }
 
   #state(now: number): MeterState {
-    return this.ctx.storage.kv.get<MeterState>(STATE) ?? emptyState(now);
+    return this.#get<MeterState>(STATE) ?? emptyState(now);
   }
 
   #save(state: MeterState): void {
-    this.ctx.storage.kv.put(STATE, state);
+    this.#put(STATE, state);
   }
 
   #applyAll(state: MeterState, reports: LeaseReport[], limits: Limits, now: number) {
@@ -250,8 +266,8 @@ export class Meter extends DurableObject<Env> {
   /** Marks the usage totals to write to D1 and sends the alerts the reports crossed. */
   async #afterReports(applied: { state: MeterState; alerts: number[]; dirty: string[] }, limits: Limits, now: number) {
     if (applied.dirty.length > 0) {
-      const dirty = new Set([...(this.ctx.storage.kv.get<string[]>(DIRTY) ?? []), ...applied.dirty]);
-      this.ctx.storage.kv.put(DIRTY, [...dirty]);
+      const dirty = new Set([...(this.#get<string[]>(DIRTY) ?? []), ...applied.dirty]);
+      this.#put(DIRTY, [...dirty]);
       this.#alarmSet ??= (await this.ctx.storage.getAlarm()) !== null;
       if (!this.#alarmSet) {
         await this.ctx.storage.setAlarm(now + this.#flushDelayMs());
@@ -264,7 +280,7 @@ export class Meter extends DurableObject<Env> {
   async #alert(state: MeterState, threshold: number, limits: Limits, now: number): Promise<void> {
     if (!this.env.BUDGET_ALERT_WEBHOOK_URL) return;
     const alert: BudgetAlert = {
-      subject: this.ctx.storage.kv.get<string>(SUBJECT) ?? "unknown",
+      subject: this.#get<string>(SUBJECT) ?? "unknown",
       threshold,
       period: state.period,
       budget: limits.budget,
@@ -276,7 +292,7 @@ export class Meter extends DurableObject<Env> {
     try {
       await this.env.BUDGET_ALERTS.send(alert);
     } catch (error) {
-      console.log(
+      console.error(
         JSON.stringify({
           level: "error",
           msg: "budget alert not queued",

@@ -27,7 +27,7 @@ function bookOf(models: Record<string, TableEntry>): PriceBook {
   );
 }
 
-/** Where the built-in prices come from (src/metering/price-table.json, `npm run prices`). */
+/** Where the built-in prices come from (src/metering/price-table.json, `npm run generate`). */
 export const PRICE_SOURCE: string = table.source;
 
 /**

@@ -1,5 +1,5 @@
 import { UpstreamTimeout, UpstreamUnreachable } from "../errors";
-import { type StreamEnd, UpstreamStalled, withinIdle } from "../lib/watch-stream";
+import { idleReads, type StreamEnd, UpstreamStalled, withinIdle } from "../lib/watch-stream";
 
 /** An OpenAI-compatible upstream: OpenAI itself (`openai`, OPENAI_BASE_URL) or a PROVIDERS entry. */
 export type UpstreamTarget = { name: string; baseUrl: string; apiKey: string; timeoutMs: number };
@@ -181,22 +181,27 @@ async function readWhole(
   onEnd: (end: StreamEnd) => void,
 ): Promise<Uint8Array> {
   if (body === null) return new Uint8Array();
-  const reader = body.getReader();
+  const reads = idleReads(body, idleMs);
   const parts: Uint8Array[] = [];
   let size = 0;
-  for (;;) {
-    const part = await withinIdle(reader.read(), idleMs).catch((error: unknown) =>
-      brokenOff(error, idleMs, label, onEnd, () => void reader.cancel().catch(() => {})),
-    );
-    if (part.done) break;
-    size += part.value.byteLength;
-    if (size > MAX_UPSTREAM_BODY_BYTES) {
-      onEnd("upstream_too_large");
-      void reader.cancel().catch(() => {});
-      throw new UpstreamUnreachable(label, `answered with more than ${MAX_UPSTREAM_BODY_BYTES} bytes`);
+  try {
+    for (;;) {
+      const part = await reads
+        .read()
+        .catch((error: unknown) => brokenOff(error, idleMs, label, onEnd, () => void reads.cancel().catch(() => {})));
+      if (part.done) break;
+      size += part.value.byteLength;
+      if (size > MAX_UPSTREAM_BODY_BYTES) {
+        onEnd("upstream_too_large");
+        void reads.cancel().catch(() => {});
+        throw new UpstreamUnreachable(label, `answered with more than ${MAX_UPSTREAM_BODY_BYTES} bytes`);
+      }
+      parts.push(part.value);
     }
-    parts.push(part.value);
+  } finally {
+    reads.stop();
   }
+  if (parts.length === 1) return parts[0] as Uint8Array;
   const whole = new Uint8Array(size);
   let offset = 0;
   for (const part of parts) {

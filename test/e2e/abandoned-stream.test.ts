@@ -1,22 +1,17 @@
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { type RelayIsolates, startRelayIsolates } from "./isolates";
+import { createKey, ISOLATES_ADMIN_TOKEN, jsonHeaders, type RelayIsolates, startRelayIsolates } from "./isolates";
 
 // A client that hangs up in the middle of a stream, over a real socket, against the built relay in workerd.
-const ADMIN_TOKEN = "abandon-admin-token";
 const standIn = inject("e2eRelay").openaiStandIn;
 const scenario = `abandon-${Date.now().toString(36)}`;
 let relays: RelayIsolates;
 
 beforeAll(async () => {
   relays = await startRelayIsolates(1, {
-    ADMIN_TOKEN,
-    RELAY_SECRET: "abandon-relay-secret",
-    OPENAI_API_KEY: "sk-abandon",
     // 2,000 tokens, a millisecond or more apart: seconds of stream, if nobody stopped it.
     OPENAI_BASE_URL: `${standIn}/s/${scenario}/gen-2000/v1`,
     MAX_TOKENS: "2000",
-    USAGE_FLUSH_SECONDS: "0.2",
   });
 });
 
@@ -24,16 +19,10 @@ afterAll(async () => {
   await relays?.stop();
 });
 
-const headers = (credential: string) => ({
-  "Content-Type": "application/json",
-  Authorization: `Bearer ${credential}`,
-  "CF-Connecting-IP": "203.0.113.10",
-});
-
 /** Streams a chat answer until `enough` of its text has arrived, then destroys the socket. */
 function readThenHangUp(url: string, secret: string, enough: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const sent = request(url, { method: "POST", headers: headers(secret) }, (response) => {
+    const sent = request(url, { method: "POST", headers: jsonHeaders(secret) }, (response) => {
       let text = "";
       response.on("data", (chunk: Buffer) => {
         text += chunk.toString();
@@ -60,13 +49,9 @@ async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean
 
 describe("a stream the client abandons", () => {
   it("stops the upstream at once and is charged an estimate of what it produced", async () => {
-    const created = await fetch(`${relays.urls[0]}/admin/keys`, {
-      method: "POST",
-      headers: headers(ADMIN_TOKEN),
-      body: JSON.stringify({ name: "impatient client", monthly_token_budget: 1_000_000 }),
-    });
-    const { secret, key } = (await created.json()) as { secret: string; key: { id: string } };
-    await readThenHangUp(`${relays.urls[0]}/v1/chat/completions`, secret, 'tok20"');
+    const url = relays.urls[0] as string;
+    const key = await createKey(url, { name: "impatient client", monthly_token_budget: 1_000_000 });
+    await readThenHangUp(`${url}/v1/chat/completions`, key.secret, 'tok20"');
     const received = await eventually(
       async () => (await (await fetch(`${standIn}/__requests/${scenario}`)).json()) as Array<{ closed_early: boolean }>,
       (list) => list[0]?.closed_early === true,
@@ -76,8 +61,8 @@ describe("a stream the client abandons", () => {
     const day = new Date().toISOString().slice(0, 10);
     const row = await eventually(
       async () => {
-        const response = await fetch(`${relays.urls[0]}/admin/usage?from=${day}&to=${day}&group_by=subject`, {
-          headers: headers(ADMIN_TOKEN),
+        const response = await fetch(`${url}/admin/usage?from=${day}&to=${day}&group_by=subject`, {
+          headers: jsonHeaders(ISOLATES_ADMIN_TOKEN),
         });
         const { rows } = (await response.json()) as { rows: Array<Record<string, number | string>> };
         return rows.find((r) => r.subject === `key:${key.id}`);

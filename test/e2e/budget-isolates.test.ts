@@ -1,26 +1,21 @@
 import OpenAI, { APIError } from "openai";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { type RelayIsolates, startRelayIsolates } from "./isolates";
+import { createKey, jsonHeaders, type RelayIsolates, startRelayIsolates } from "./isolates";
 
 // Spend control black-box: the built relay in raw workerd, driven over HTTP and by the official openai SDK.
 // Three copies of it, each an isolate with leases of its own, share one Meter per key, as isolates on
 // Cloudflare's machines do (test/e2e/isolates.ts).
-const ADMIN_TOKEN = "isolates-admin-token";
 const standIn = inject("e2eRelay").openaiStandIn;
 const scenario = `isolates-${Date.now().toString(36)}`;
 let relays: RelayIsolates;
 
 beforeAll(async () => {
   relays = await startRelayIsolates(3, {
-    ADMIN_TOKEN,
-    RELAY_SECRET: "isolates-relay-secret",
-    OPENAI_API_KEY: "sk-isolates",
     // Every request generates all the tokens its cap allows: each spends its worst case but the prompt's bound.
     OPENAI_BASE_URL: `${standIn}/s/${scenario}/gen-100/v1`,
     MAX_TOKENS: "100",
     PUBLIC_RATE_LIMIT: "100000",
     RATE_LIMIT_REQUESTS: "100000",
-    USAGE_FLUSH_SECONDS: "0.2",
   });
 });
 
@@ -28,21 +23,9 @@ afterAll(async () => {
   await relays?.stop();
 });
 
-const headers = (credential: string) => ({
-  "Content-Type": "application/json",
-  Authorization: `Bearer ${credential}`,
-  "CF-Connecting-IP": "203.0.113.9",
-});
-
 /** A new relay key with a token budget of its own; its secret. */
 async function keyWithBudget(name: string, budget: number): Promise<string> {
-  const created = await fetch(`${relays.urls[0]}/admin/keys`, {
-    method: "POST",
-    headers: headers(ADMIN_TOKEN),
-    body: JSON.stringify({ name, monthly_token_budget: budget }),
-  });
-  expect(created.status).toBe(201);
-  return ((await created.json()) as { secret: string }).secret;
+  return (await createKey(relays.urls[0] as string, { name, monthly_token_budget: budget })).secret;
 }
 
 describe("a budget shared by isolates", () => {
@@ -57,7 +40,7 @@ describe("a budget shared by isolates", () => {
         const isolate = i % 3;
         const response = await fetch(`${relays.urls[isolate]}/v1/chat/completions`, {
           method: "POST",
-          headers: headers(secret),
+          headers: jsonHeaders(secret),
           body,
         });
         const json = (await response.json()) as { usage?: { total_tokens: number }; error?: { code: string } };

@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import OpenAI, { APIError } from "openai";
@@ -5,6 +6,7 @@ import { type Browser, chromium, type Locator, type Page } from "playwright-core
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { buildWebhookRequest } from "../../scripts/webhook.mjs";
 import { parseWebhookCommand } from "../../scripts/webhook-events.mjs";
+import { toolsListInit } from "../support/mcp-request";
 import { CHROMIUM, CHROMIUM_ARGS, requireChromium } from "./chromium";
 
 // The shared relay under `wrangler dev` (test/e2e/global-setup.ts): upstream the OpenAI stand-in.
@@ -16,8 +18,8 @@ const SCREENSHOTS = resolve(import.meta.dirname, "screenshots");
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 
-/** Polls `check` until it passes (usage reaches D1 a second or two after the requests). */
-async function eventually(check: () => Promise<void>, timeoutMs = 15_000): Promise<void> {
+/** Polls `check` until it passes (usage reaches D1 a second or two after the requests, longer on a busy machine). */
+async function eventually(check: () => Promise<void>, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
@@ -44,6 +46,36 @@ async function shoot(page: Page, name: string): Promise<void> {
   await page.setViewportSize(DESKTOP);
 }
 
+/** Waits for the next two frames: the charts and the tables' scroll cues follow a new width then. */
+function nextFrames(page: Page): Promise<unknown> {
+  return page.evaluate("new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))");
+}
+
+/**
+ * The runs of neighbouring pixel columns of the first chart's canvas that hold a series' colour (a saturated
+ * pixel: the grid, the axes and their labels are grey), and the canvas's width.
+ */
+async function colouredColumns(page: Page): Promise<{ width: number; runs: Array<{ from: number; to: number }> }> {
+  // Run in the page (which has the DOM types this file's type check has not).
+  return page.evaluate(`(() => {
+    const canvas = document.querySelector(".chart canvas");
+    const { width, height } = canvas;
+    const pixels = canvas.getContext("2d").getImageData(0, 0, width, height).data;
+    const runs = [];
+    for (let x = 0; x < width; x++) {
+      let coloured = false;
+      for (let y = 0; y < height && !coloured; y++) {
+        const [r, g, b, a] = pixels.subarray((y * width + x) * 4, (y * width + x) * 4 + 4);
+        coloured = a > 128 && Math.max(r, g, b) - Math.min(r, g, b) > 60;
+      }
+      const last = runs.at(-1);
+      if (coloured && last?.to === x - 1) last.to = x;
+      else if (coloured) runs.push({ from: x, to: x });
+    }
+    return { width, runs };
+  })()`);
+}
+
 /** What the page shows of an element, as a reader sees it (table cells separated by tabs). */
 function shown(locator: Locator): Promise<string> {
   // biome-ignore lint/performance/useDomNodeTextContent: Playwright's rendered text, not the DOM property.
@@ -63,6 +95,67 @@ async function admin(path: string, body: unknown): Promise<void> {
     body: JSON.stringify(body),
   });
   expect(response.status, await response.text()).toBe(200);
+}
+
+/** A PKCE verifier and its S256 challenge (RFC 7636 §4.2). */
+function pkce(): { verifier: string; challenge: string } {
+  const verifier = randomBytes(32).toString("base64url");
+  return { verifier, challenge: createHash("sha256").update(verifier).digest("base64url") };
+}
+
+/**
+ * An MCP client connected with OAuth, as an owner connects one: registered, approved for read and write on the
+ * consent page (posted from Node, with the page's handle and cookie), its code exchanged; answers its access token.
+ */
+async function connectMcpClient(name: string): Promise<string> {
+  const redirectUri = "http://127.0.0.1:9/callback";
+  const registered = await fetch(`${relay.url}/oauth/register`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ client_name: name, redirect_uris: [redirectUri], token_endpoint_auth_method: "none" }),
+  });
+  const { client_id: clientId } = (await registered.json()) as { client_id: string };
+  const { verifier, challenge } = pkce();
+  const query = new URLSearchParams({
+    response_type: "code",
+    client_id: clientId,
+    redirect_uri: redirectUri,
+    code_challenge: challenge,
+    code_challenge_method: "S256",
+    state: "console",
+  });
+  const page = await fetch(`${relay.url}/authorize?${query}`);
+  const handle = /name="handle" value="([^"]+)"/.exec(await page.text())?.[1] ?? "";
+  const approved = await fetch(`${relay.url}/authorize`, {
+    method: "POST",
+    headers: {
+      "Content-Type": "application/x-www-form-urlencoded",
+      Cookie: (page.headers.get("Set-Cookie") ?? "").split(";")[0] ?? "",
+    },
+    body: new URLSearchParams({ handle, access: "write", admin_token: ADMIN_TOKEN, decision: "approve" }),
+    redirect: "manual",
+  });
+  const code = new URL(approved.headers.get("Location") ?? "").searchParams.get("code") ?? "";
+  const tokens = await fetch(`${relay.url}/oauth/token`, {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({
+      grant_type: "authorization_code",
+      code,
+      code_verifier: verifier,
+      client_id: clientId,
+      redirect_uri: redirectUri,
+    }),
+  });
+  expect(tokens.status).toBe(200);
+  return ((await tokens.json()) as { access_token: string }).access_token;
+}
+
+/** The status of a tools/list on /mcp with a bearer token. */
+async function mcpStatus(token: string): Promise<number> {
+  const response = await fetch(`${relay.url}/mcp`, toolsListInit(token));
+  await response.body?.cancel();
+  return response.status;
 }
 
 describe("the operator console at /admin, in Chromium, against the relay under wrangler dev", () => {
@@ -199,6 +292,15 @@ describe("the operator console at /admin, in Chromium, against the relay under w
     );
     expect(await tableText(page, "Payment events per day")).toMatch(/\tpayment\tgrant\tpurchase of EBOOK\t\d+/);
     expect(await page.locator(".chart canvas").count()).toBe(2);
+    // Bars, not lines: every request of these 30 days was made today (yesterday too, around midnight UTC),
+    // so the chart colours a day's slot or two. A line would run along the zero of all 30 days to a spike.
+    const { width, runs } = await colouredColumns(page);
+    const slot = width / 30;
+    expect(runs.length, JSON.stringify(runs)).toBeGreaterThanOrEqual(1);
+    expect(runs.length, JSON.stringify(runs)).toBeLessThanOrEqual(2);
+    for (const run of runs) expect(run.to - run.from + 1).toBeLessThan(slot);
+    expect(Math.max(...runs.map((run) => run.to - run.from + 1))).toBeGreaterThan(slot / 3);
+    expect(runs.at(-1)?.to ?? 0).toBeGreaterThan(width - 2 * slot);
     expect(await shown(page.locator(".u-legend").first())).toContain("gpt-4o-mini");
     expect(await tableText(page, "Budgets used this month")).toMatch(/console e2e.*\s3\s.*of 100,000/s);
     await page.getByLabel("Show").selectOption("tokens");
@@ -210,6 +312,31 @@ describe("the operator console at /admin, in Chromium, against the relay under w
     await page.getByRole("link", { name: "Keys" }).click();
     expect(await tableText(page, "Relay keys")).toMatch(/console e2e.*of 100,000.*Active/s);
     await shoot(page, "keys");
+
+    // On a phone the keys table is wider than the screen: it says so, a shadow marks the side with more
+    // columns, and the Revoke button stays on the screen at either end of the table.
+    await page.setViewportSize(PHONE);
+    await nextFrames(page);
+    const keysTable = page.locator(".table-box", { has: page.locator("caption", { hasText: "Relay keys" }) });
+    await expect(keysTable.getByText("Wider than the screen: scroll the table sideways").isVisible()).resolves.toBe(
+      true,
+    );
+    const revokeButton = page.getByRole("button", { name: "Revoke key console e2e" });
+    const onScreen = async () => {
+      const box = await revokeButton.boundingBox();
+      return box !== null && box.x >= 0 && box.x + box.width <= PHONE.width;
+    };
+    expect(await onScreen()).toBe(true);
+    const frame = keysTable.locator(".table-frame");
+    expect(await frame.getAttribute("data-more-right")).toBe("");
+    expect(await frame.getAttribute("data-more-left")).toBeNull();
+    await keysTable.locator(".table-wrap").evaluate((wrap) => wrap.scrollTo({ left: wrap.scrollWidth }));
+    await nextFrames(page);
+    expect(await frame.getAttribute("data-more-left")).toBe("");
+    expect(await frame.getAttribute("data-more-right")).toBeNull();
+    expect(await onScreen()).toBe(true);
+    await page.setViewportSize(DESKTOP);
+
     page.once("dialog", (dialog) => dialog.accept());
     await page.getByRole("button", { name: "Revoke key console e2e" }).click();
     await page.getByText("Key “console e2e” revoked.").waitFor();
@@ -219,6 +346,17 @@ describe("the operator console at /admin, in Chromium, against the relay under w
       .catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(APIError);
     expect((refused as APIError).status).toBe(401);
+
+    // The overview still shows what the revoked key spent this month: greyed, and saying "revoked" in words.
+    await page.getByRole("link", { name: "Overview" }).click();
+    const revokedRow = new RegExp(
+      `console e2e \\(${keyId}\\), revoked \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC\\s+3\\s.*of 100,000`,
+      "s",
+    );
+    expect(await tableText(page, "Budgets used this month")).toMatch(revokedRow);
+    const revokedCell = `[...document.querySelectorAll("tr.revoked td")].find((td) => td.textContent.includes("${keyId}"))`;
+    expect(await page.evaluate(`getComputedStyle(${revokedCell}).color`)).toBe("rgb(85, 85, 85)");
+    await shoot(page, "overview-revoked");
   });
 
   it("grants and revokes an entitlement with a reason, each with an Idempotency-Key", async () => {
@@ -289,6 +427,26 @@ describe("the operator console at /admin, in Chromium, against the relay under w
     expect(second).not.toBe(first);
     await page.getByRole("button", { name: "← Newer" }).click();
     expect(await tableText(page, "Audit log, page 1, actor admin, action grant")).toBe(first);
+  });
+
+  it("lists the MCP clients connected with OAuth and revokes one: its token stops working", async () => {
+    const name = `Console MCP client ${Date.now().toString(36)}`;
+    const token = await connectMcpClient(name);
+    expect(await mcpStatus(token)).toBe(200);
+    await page.getByRole("link", { name: "MCP clients" }).click();
+    const caption = "MCP clients connected with OAuth";
+    await page.locator("caption", { hasText: caption }).waitFor();
+    expect(await tableText(page, caption)).toMatch(new RegExp(`${name}\t\\S+\tread and write\t`));
+    await shoot(page, "mcp-clients");
+    page.once("dialog", (dialog) => dialog.accept());
+    await page.getByRole("button", { name: `Revoke ${name}` }).click();
+    await page.getByText(`“${name}” revoked.`).waitFor();
+    expect(await tableText(page, caption)).not.toContain(name);
+    expect(await mcpStatus(token)).toBe(401);
+    const revoked = sent.filter((request) => request.method === "POST" && request.path.startsWith("/admin/oauth/"));
+    expect(revoked.map((request) => request.path)).toEqual([
+      expect.stringMatching(/^\/admin\/oauth\/grants\/[\w-]+\/revoke$/),
+    ]);
   });
 
   it("signs out when the stored token stops working, and broke no policy on the way", async () => {

@@ -8,26 +8,46 @@ import { demoReply } from "../../scripts/demo-upstream.mjs";
 import { OFFLINE_ENV } from "../../scripts/start.mjs";
 
 const root = resolve(import.meta.dirname, "../..");
-const wranglerBin = resolve(root, "node_modules/wrangler/bin/wrangler.js");
+const deployScript = resolve(root, "scripts/deploy.mjs");
 const LOOPBACK_BASE_URL = /https?:\/\/(?:127\.\d+\.\d+\.\d+|localhost|\[::1\])(?::\d+)?\/v1/;
 
-// The demo upstream is for `npm start` only: what `npm run deploy` uploads must not know it.
-describe("a deployment never uses the offline demo upstream", () => {
+// `npm run deploy -- --dry-run --outdir DIR` as docs/deploy.md shows it, without a Cloudflare login and
+// offline: a home of its own with no wrangler login, no API token in the environment, and a proxy that
+// refuses every connection. It builds; what it would upload must not know the demo upstream (npm start's).
+describe("npm run deploy -- --dry-run: offline, without a login, and never with the offline demo upstream", () => {
+  let home: string;
   let outdir: string;
   let output: string;
 
   beforeAll(async () => {
-    outdir = mkdtempSync(join(tmpdir(), "relay-deploy-"));
+    home = mkdtempSync(join(tmpdir(), "relay-deploy-home-"));
+    outdir = join(home, "dist");
+    const { CLOUDFLARE_API_TOKEN: _token, CLOUDFLARE_ACCOUNT_ID: _account, ...inherited } = process.env;
+    const dead = "http://127.0.0.1:9";
+    const env = {
+      ...inherited,
+      ...OFFLINE_ENV,
+      HOME: home,
+      XDG_CONFIG_HOME: join(home, ".config"),
+      ...{ HTTPS_PROXY: dead, HTTP_PROXY: dead, https_proxy: dead, http_proxy: dead, NO_PROXY: "", no_proxy: "" },
+      // As `npm run` does: the project's wrangler first on the PATH.
+      PATH: `${join(root, "node_modules/.bin")}:${process.env.PATH}`,
+    };
     const { stdout, stderr } = await promisify(execFile)(
       process.execPath,
-      [wranglerBin, "deploy", "--dry-run", "--outdir", outdir],
-      { cwd: root, env: { ...process.env, ...OFFLINE_ENV }, maxBuffer: 16 * 1024 * 1024 },
+      [deployScript, "--dry-run", "--outdir", outdir],
+      { cwd: root, env, maxBuffer: 16 * 1024 * 1024 },
     );
     output = stdout + stderr;
   });
 
   afterAll(() => {
-    if (outdir) rmSync(outdir, { recursive: true, force: true });
+    if (home) rmSync(home, { recursive: true, force: true });
+  });
+
+  it("builds the Worker and stops before any upload", () => {
+    expect(output).toContain("--dry-run: exiting now.");
+    expect(output).not.toMatch(/not logged in|wrangler login|Uploaded|Deployed/i);
   });
 
   it("bundles neither the demo's answer nor a loopback OPENAI_BASE_URL", () => {

@@ -84,7 +84,8 @@ export async function startDevServer(
     }
     rmSync(dir, { recursive: true, force: true });
   };
-  const deadline = Date.now() + 45_000;
+  // Seconds on a quiet machine; a machine busy with other work may take a minute or more.
+  const deadline = Date.now() + 120_000;
   while (Date.now() < deadline && child.exitCode === null) {
     try {
       if ((await fetch(`${url}/relay/health`)).ok) return { url, pid: child.pid ?? 0, envFile, stop };

@@ -22,6 +22,9 @@ export const E2E_SECRETS = {
   CHATGPT_BEARER_TOKEN: "e2e-chatgpt-token",
   ALLOWED_REPOS: "octo/hivemind",
   HIVE_REPOSITORY: "octo/hive",
+  // A relay that serves a web app: the consent page must work all the same, and refuse the app's own posts
+  // (test/e2e/oauth-browser.test.ts serves a page at this origin inside Chromium).
+  ORIGIN_ALLOWLIST: "http://webapp.test",
 };
 
 /** What the e2e files get: the shared relay's URL, its secrets (a .dev.vars-style file too), the stand-ins. */

@@ -2,20 +2,59 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { freePort } from "./dev-server";
+import { freePort } from "./dev-server.ts";
 
 const root = resolve(import.meta.dirname, "../..");
 
 /** Relays in isolates of their own that share one set of Durable Objects, as on Cloudflare's network. */
 export type RelayIsolates = { urls: string[]; stop(): Promise<void> };
 
+/** The admin token of relays started here (test/e2e files create their relay keys with it). */
+export const ISOLATES_ADMIN_TOKEN = "isolates-admin-token";
+
+/** Headers of a JSON request with a bearer credential, from one client IP. */
+export function jsonHeaders(credential: string, ip = "203.0.113.9"): Record<string, string> {
+  return { "Content-Type": "application/json", Authorization: `Bearer ${credential}`, "CF-Connecting-IP": ip };
+}
+
+/** Creates a relay key through the admin API of `url`; its id and secret. */
+export async function createKey(url: string, body: Record<string, unknown>): Promise<{ id: string; secret: string }> {
+  const created = await fetch(`${url}/admin/keys`, {
+    method: "POST",
+    headers: jsonHeaders(ISOLATES_ADMIN_TOKEN),
+    body: JSON.stringify(body),
+  });
+  if (created.status !== 201) throw new Error(`POST /admin/keys answered ${created.status}: ${await created.text()}`);
+  const { key, secret } = (await created.json()) as { key: { id: string }; secret: string };
+  return { id: key.id, secret };
+}
+
+/** Applies the relay's D1 migrations, in order, through the D1 shim (bench/d1-shim.js) at `databaseUrl`. */
+export async function migrateShim(databaseUrl: string): Promise<void> {
+  for (const file of readdirSync(resolve(root, "migrations")).sort()) {
+    const sql = readFileSync(resolve(root, "migrations", file), "utf8");
+    const answer = await fetch(`${databaseUrl}/execute`, { method: "POST", body: JSON.stringify({ sql }) });
+    const result = (await answer.json()) as { success: boolean; error?: string };
+    if (!result.success) throw new Error(`migration ${file}: ${result.error}`);
+  }
+}
+
 /**
  * Serves the relay's bundle, exactly as `wrangler deploy` would upload it, as `copies` Workers of raw workerd:
  * each its own isolate (its own leases in memory), all sharing the first one's Meter and RateLimiter Durable
  * Objects and one D1 (bench/d1-shim.js), as isolates on several Cloudflare machines share a subject's Meter.
- * Queues, KV and R2 are not bound: the chat path and the admin key routes do not need them.
+ * Queues, KV and R2 are not bound: the chat path and the admin key routes do not need them. `vars` come on top of
+ * ISOLATES_ADMIN_TOKEN, a RELAY_SECRET and an OPENAI_API_KEY, and usage reaching D1 a fifth of a second after it
+ * reaches a Meter.
  */
-export async function startRelayIsolates(copies: number, vars: Record<string, string>): Promise<RelayIsolates> {
+export async function startRelayIsolates(copies: number, extraVars: Record<string, string>): Promise<RelayIsolates> {
+  const vars = {
+    ADMIN_TOKEN: ISOLATES_ADMIN_TOKEN,
+    RELAY_SECRET: "isolates-relay-secret",
+    OPENAI_API_KEY: "sk-isolates",
+    USAGE_FLUSH_SECONDS: "0.2",
+    ...extraVars,
+  };
   const dir = mkdtempSync(join(tmpdir(), "relay-isolates-"));
   execFileSync(
     process.execPath,
@@ -105,15 +144,7 @@ const database :Workerd.Worker = (
   const urls = indexes.map((index) => `http://127.0.0.1:${ports[index]}`);
   try {
     for (const url of urls) await waitForHealth(url, () => workerd.exitCode !== null);
-    for (const file of readdirSync(resolve(root, "migrations")).sort()) {
-      const sql = readFileSync(resolve(root, "migrations", file), "utf8");
-      const answer = await fetch(`http://127.0.0.1:${databasePort}/execute`, {
-        method: "POST",
-        body: JSON.stringify({ sql }),
-      });
-      const result = (await answer.json()) as { success: boolean; error?: string };
-      if (!result.success) throw new Error(`migration ${file}: ${result.error}`);
-    }
+    await migrateShim(`http://127.0.0.1:${databasePort}`);
   } catch (error) {
     await stop();
     throw new Error(`workerd did not start: ${String(error)}\n${output}`);

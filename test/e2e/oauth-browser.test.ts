@@ -142,8 +142,13 @@ describe("OAuth for /mcp, end to end: an MCP client, the relay under wrangler de
       expect(await page.textContent("main")).toContain("Access goes to an app on this computer");
       await page.check('input[name="access"][value="write"]');
       await page.fill("#admin_token", relay.secrets.ADMIN_TOKEN);
+      const posted = page.waitForRequest((request) => request.method() === "POST");
       const [query] = await Promise.all([callback.arrived, page.click('button[value="approve"]')]);
       expect(violations).toEqual([]);
+      // The relay runs with ORIGIN_ALLOWLIST set to another origin; the browser named the relay itself.
+      expect(relay.secrets.ORIGIN_ALLOWLIST).not.toContain(base);
+      const headers = await (await posted).allHeaders();
+      expect([headers.origin, headers["sec-fetch-site"]]).toEqual([base, "same-origin"]);
       expect(query.get("state")).toBe(authorizationUrl.searchParams.get("state"));
       expect(query.get("iss")).toBe(base);
       const code = query.get("code") ?? "";
@@ -199,6 +204,63 @@ describe("OAuth for /mcp, end to end: an MCP client, the relay under wrangler de
         client_id: clientId,
       });
       expect([afterReuse.status, afterReuse.json.error]).toEqual([400, "invalid_grant"]);
+    } finally {
+      await callback.close();
+    }
+  });
+
+  it("refuses the consent form posted from another site, even the web app ORIGIN_ALLOWLIST names", async () => {
+    if (!context) throw new Error("no browser");
+    const callback = await startCallback();
+    try {
+      const registered = await fetch(`${base}/oauth/register`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({
+          client_name: "Forged",
+          redirect_uris: [callback.url],
+          token_endpoint_auth_method: "none",
+        }),
+      });
+      const { client_id: clientId } = (await registered.json()) as { client_id: string };
+      const query = new URLSearchParams({
+        response_type: "code",
+        client_id: clientId,
+        redirect_uri: callback.url,
+        code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        code_challenge_method: "S256",
+        state: "forged",
+        scope: "read write",
+      });
+      // The owner has the consent page open; a page of the web app (the allowlisted origin) posts its form.
+      const consent = await context.newPage();
+      await consent.goto(`${base}/authorize?${query}`);
+      const handle = (await consent.getAttribute('input[name="handle"]', "value")) ?? "";
+      const webapp = relay.secrets.ORIGIN_ALLOWLIST;
+      await context.route(`${webapp}/**`, (route) =>
+        route.fulfill({
+          contentType: "text/html",
+          body: `<!doctype html><form method="post" action="${base}/authorize">
+<input name="handle" value="${handle}"><input name="access" value="write">
+<input name="admin_token" value="${relay.secrets.ADMIN_TOKEN}"><button name="decision" value="approve">Go</button></form>`,
+        }),
+      );
+      const forger = await context.newPage();
+      await forger.goto(`${webapp}/`);
+      // Intercepted requests show Playwright's headers, not the browser's: the post goes out unintercepted.
+      await context.unroute(`${webapp}/**`);
+      const posted = forger.waitForRequest((request) => request.method() === "POST");
+      const [answer] = await Promise.all([forger.waitForNavigation(), forger.click('button[value="approve"]')]);
+      const headers = await (await posted).allHeaders();
+      expect([headers.origin, headers["sec-fetch-site"]]).toEqual([webapp, "cross-site"]);
+      expect(answer?.status()).toBe(403);
+      expect(await forger.textContent("main")).toContain("This form was not sent from this relay's consent page.");
+
+      // Nothing reached the client, and the owner's own page still works: the forgery did not use it up.
+      await consent.fill("#admin_token", relay.secrets.ADMIN_TOKEN);
+      const [arrived] = await Promise.all([callback.arrived, consent.click('button[value="approve"]')]);
+      expect(arrived.get("state")).toBe("forged");
+      expect(arrived.get("code")).toEqual(expect.any(String));
     } finally {
       await callback.close();
     }

@@ -104,6 +104,11 @@ function caseOf(name: RouteName): Case {
   };
 }
 
+/** The `Origin` a route's success is sent from: the relay's own for the consent form, `origin` for the rest. */
+function successOrigin(name: RouteName, origin: string): string {
+  return VALID_REQUESTS[name].ownOriginOnly ? "https://relay.test" : origin;
+}
+
 /** Sends a case's request with `Origin` and the test's extra variables. */
 async function send(call: Call, origin: string | null, vars: Vars = ALLOWED): Promise<Response> {
   const headers = new Headers(call.init.headers);
@@ -161,7 +166,8 @@ const ROUTE_CASES = (Object.keys(ROUTES) as RouteName[]).map((name) => ({
 describe("security headers on every route of the route table", () => {
   describe.each(ROUTE_CASES)("$method $path ($name)", ({ name, path: route, success, error, cache }) => {
     it("answers success with nosniff, a request id, its Cache-Control and the allowed origin echoed", async () => {
-      const response = await send(await success(), ORIGIN);
+      const origin = successOrigin(name, ORIGIN);
+      const response = await send(await success(), origin);
       expect(response.status, await response.clone().text()).toBeGreaterThanOrEqual(200);
       expect(response.status).toBeLessThan(VALID_REQUESTS[name].redirects ? 303 : 300);
       expectPlatformHeaders(response, cache ?? "no-store");
@@ -169,7 +175,7 @@ describe("security headers on every route of the route table", () => {
         // Health sits before the origin policy (it needs nothing and reveals nothing): no CORS at all.
         expect(response.headers.get("Access-Control-Allow-Origin")).toBeNull();
       } else {
-        expectEchoedOrigin(response, ORIGIN);
+        expectEchoedOrigin(response, origin);
       }
       await response.body?.cancel();
     });
@@ -206,7 +212,12 @@ describe("security headers on every route of the route table", () => {
 
     it("echoes any origin when ORIGIN_ALLOWLIST is empty, never *", async () => {
       const response = await send(await success(), "https://anyone.test", { ORIGIN_ALLOWLIST: "" });
-      expect(response.status).toBeLessThan(VALID_REQUESTS[name].redirects ? 303 : 300);
+      if (VALID_REQUESTS[name].ownOriginOnly) {
+        // The consent form from another origin is a cross-site post, refused whatever the allowlist says.
+        expect(response.status).toBe(403);
+      } else {
+        expect(response.status).toBeLessThan(VALID_REQUESTS[name].redirects ? 303 : 300);
+      }
       expect(response.headers.get("Access-Control-Allow-Origin")).not.toBe("*");
       if (name !== "health") expectEchoedOrigin(response, "https://anyone.test");
       await response.body?.cancel();
@@ -373,7 +384,8 @@ describe("the consent page's own headers", () => {
       `default-src 'none'; style-src 'sha256-${hash}'; form-action 'self' https://client.test; frame-ancestors 'none'; base-uri 'none'`,
     );
     expect(form.response.headers.get("X-Frame-Options")).toBe("DENY");
-    expect(form.response.headers.get("Referrer-Policy")).toBe("no-referrer");
+    // `same-origin`, so that the browser posts the form with this relay as its Origin, never `null`.
+    expect(form.response.headers.get("Referrer-Policy")).toBe("same-origin");
     expectPlatformHeaders(form.response, "no-store");
     expect(form.page).not.toMatch(/<script|\son\w+=|javascript:/i);
     expect(form.response.headers.get("Set-Cookie")).toMatch(
@@ -387,6 +399,7 @@ describe("the consent page's own headers", () => {
     expect(response.headers.get("Content-Security-Policy")).toMatch(
       /^default-src 'none'; style-src 'sha256-[^']+'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'$/,
     );
+    expect(response.headers.get("Referrer-Policy")).toBe("no-referrer");
     expectPlatformHeaders(response, "no-store");
   });
 });

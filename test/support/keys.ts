@@ -62,8 +62,11 @@ export async function meterOf(subject: string): Promise<MeterState | undefined> 
   return env.METER.getByName(subject).snapshot();
 }
 
-/** Waits until `check` passes (reports and usage reach the Meter and D1 on timers of about a second). */
-export async function eventually(check: () => Promise<void>, timeoutMs = 5000): Promise<void> {
+/**
+ * Waits until `check` passes (reports and usage reach the Meter and D1 on timers of about a second). The
+ * deadline only ends a wait that would never succeed: it leaves room for a machine busy with other work.
+ */
+export async function eventually(check: () => Promise<void>, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

@@ -1,4 +1,4 @@
-import { expect } from "vitest";
+import { expect, inject } from "vitest";
 import { ADMIN_TOKEN } from "../secrets";
 import { relay, uniqueId, uniqueIp } from "./relay";
 
@@ -78,14 +78,26 @@ export function consentBody(handle: string, fields: Record<string, string> = {})
   }).toString();
 }
 
+/** How a decision is sent beyond its fields: the browser's headers (Origin, Sec-Fetch-Site) and the relay's vars. */
+type DecideOptions = { headers?: Record<string, string>; vars?: Record<string, string> };
+
 /** `POST /authorize` with the form's cookie. */
-export async function decide(form: ConsentForm, fields: Record<string, string> = {}, ip = uniqueIp()) {
-  return relay("/authorize", {
-    method: "POST",
-    headers: { "Content-Type": "application/x-www-form-urlencoded", Cookie: form.cookie, "CF-Connecting-IP": ip },
-    body: consentBody(form.handle, fields),
-    redirect: "manual",
-  });
+export async function decide(form: ConsentForm, fields: Record<string, string> = {}, options: DecideOptions = {}) {
+  return relay(
+    "/authorize",
+    {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/x-www-form-urlencoded",
+        Cookie: form.cookie,
+        "CF-Connecting-IP": uniqueIp(),
+        ...options.headers,
+      },
+      body: consentBody(form.handle, fields),
+      redirect: "manual",
+    },
+    options.vars,
+  );
 }
 
 /** A client, a verifier and an authorization code the owner approved with `access`. */
@@ -123,4 +135,26 @@ export async function issuedTokens(access: "read" | "write" = "write") {
   });
   expect(response.status, JSON.stringify(json)).toBe(200);
   return { clientId, accessToken: json.access_token as string, refreshToken: json.refresh_token as string, json };
+}
+
+/**
+ * Publishes a Client ID Metadata Document at `https://<host>.cimd.test/<path>` (served by the client-metadata
+ * stand-in, which the Worker reaches through the test-only outbound router); answers its URL, the client_id.
+ */
+export async function publishClientDocument(url: string, document: Record<string, unknown> | string): Promise<string> {
+  const { hostname, pathname } = new URL(url);
+  const body = typeof document === "string" ? document : JSON.stringify(document);
+  const stored = await fetch(`${inject("clientMetadataStandIn")}/__documents/${hostname}${pathname}`, {
+    method: "PUT",
+    body,
+  });
+  expect(stored.status).toBe(200);
+  return url;
+}
+
+/** How many times the relay fetched the document at `url`. */
+export async function documentFetches(url: string): Promise<number> {
+  const { hostname, pathname } = new URL(url);
+  const answer = await fetch(`${inject("clientMetadataStandIn")}/__fetched/${hostname}${pathname}`);
+  return ((await answer.json()) as { fetched: number }).fetched;
 }

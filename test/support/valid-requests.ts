@@ -84,6 +84,11 @@ export type RouteExample = {
   cache?: string;
   /** A success is a redirect (302 with Location), not a 2xx: the consent form's decision. */
   redirects?: boolean;
+  /**
+   * Taken only from the relay's own page (the consent form): with an `Origin`, only the relay's own succeeds,
+   * whatever ORIGIN_ALLOWLIST says; any other is a cross-site post.
+   */
+  ownOriginOnly?: boolean;
 };
 
 const JSON_TYPE = { "Content-Type": "application/json" };
@@ -163,6 +168,8 @@ function keyBody(user: string, variant: number): FuzzJson {
 
 // The relay keys the revoke route's requests name, by the context's user.
 const keysOf = new Map<string, string>();
+/** The OAuth grant each revokeGrant request revokes, by its context's user. */
+const grantsOf = new Map<string, string>();
 
 // The dispatches the status routes and the GitHub webhook's requests name, by the context's user.
 const dispatchesOf = new Map<string, string>();
@@ -709,6 +716,31 @@ export const VALID_REQUESTS: Record<RouteName, RouteExample> = {
     upstream: NOTHING,
     audited: null,
   },
+  listGrants: {
+    request: () => ({ path: "/admin/oauth/grants", query: [], headers: {} }),
+    succeeded: async (response) =>
+      expect(await bodyOf(response)).toMatchObject({ success: true, grants: expect.any(Array) }),
+    upstream: NOTHING,
+    audited: null,
+  },
+  revokeGrant: {
+    // A grant of its own: a code's middle part is its grant's id (`owner:<grant>:<secret>`).
+    setup: async (c) => {
+      grantsOf.set(c.user, (await authorizationCode("read")).code.split(":")[1] ?? "");
+    },
+    request: (c) => ({
+      path: `/admin/oauth/grants/${grantsOf.get(c.user) ?? "AAAAAAAAAAAAAAAA"}/revoke`,
+      query: [],
+      headers: {},
+    }),
+    succeeded: async (response, c) =>
+      expect(await bodyOf(response)).toMatchObject({
+        success: true,
+        grant: { id: grantsOf.get(c.user), scopes: ["read"] },
+      }),
+    upstream: NOTHING,
+    audited: null,
+  },
   usage: {
     request: (_, variant) => ({
       path: "/admin/usage",
@@ -848,6 +880,7 @@ export const VALID_REQUESTS: Record<RouteName, RouteExample> = {
     upstream: NOTHING,
     audited: null,
     redirects: true,
+    ownOriginOnly: true,
   },
   console: {
     request: () => ({ path: "/admin", query: [], headers: {} }),

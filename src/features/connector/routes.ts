@@ -1,4 +1,3 @@
-import { OpenAPIRegistry, OpenApiGeneratorV31 } from "@asteasolutions/zod-to-openapi";
 import { type Context, Hono } from "hono";
 import * as z from "zod";
 import { type AuditedEnv, auditAttempt } from "../../audit/attempt";
@@ -7,11 +6,12 @@ import { mount } from "../../middleware/guard";
 import { dispatchAnswer, idempotencyKeyOf } from "../dispatches/answer";
 import { dispatchStatus } from "../dispatches/status";
 import { type ActionContext, commentOnPull, dispatchTask, KORA_SUBJECT, labelPull, listPulls } from "./actions";
-import { connectorRoutes, operations, SECURITY_SCHEME } from "./contract";
+import { connectorRoutes } from "./contract";
+import document from "./openapi.json";
 
 export { connectorRoutes };
 
-/** Kora: the ChatGPT Actions connector (five routes) and its generated /openapi.json. */
+/** Kora: the ChatGPT Actions connector (five routes) and its /openapi.json, generated when the relay is built. */
 export const connector = new Hono<AuditedEnv>();
 
 const audited = (action: string) => auditAttempt({ actor: "chatgpt", action, target: () => "unknown" });
@@ -24,16 +24,6 @@ function actionContext(c: Context<AuditedEnv>): ActionContext {
 
 /** The JSON body, unvalidated: the action validates it with its schema, as it does for an MCP tool's input. */
 const jsonBody = (c: Context<AuditedEnv>) => readJson(c.req.raw, z.unknown());
-
-// zod-to-openapi is used directly rather than through @hono/zod-openapi, whose `import { z } from "zod"`
-// would pull every zod locale into the bundle (+100 KiB gzipped, BENCHMARKS.md).
-const registry = new OpenAPIRegistry();
-for (const route of Object.values(operations)) registry.registerPath(route);
-registry.registerComponent("securitySchemes", SECURITY_SCHEME, {
-  type: "http",
-  scheme: "bearer",
-  description: "The relay's CHATGPT_BEARER_TOKEN (ChatGPT Actions: Authentication, API key, Bearer).",
-});
 
 mount(
   connector,
@@ -67,16 +57,8 @@ mount(
   [audited("label")],
 );
 
-mount(connector, connectorRoutes.openapi, (c) =>
-  c.json(
-    new OpenApiGeneratorV31(registry.definitions).generateDocument({
-      openapi: "3.1.0",
-      info: {
-        title: "Kora connector",
-        version: "1.0.0",
-        description: "Start Hivemind tasks and list, comment on and label pull requests of allowed repositories.",
-      },
-      servers: [{ url: new URL(c.req.url).origin }],
-    }),
-  ),
-);
+// The document is this deployment's: its server URL is the origin that serves it.
+mount(connector, connectorRoutes.openapi, (c) => {
+  const { openapi, info, ...rest } = document;
+  return c.json({ openapi, info, servers: [{ url: new URL(c.req.url).origin }], ...rest });
+});

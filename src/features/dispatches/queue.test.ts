@@ -44,7 +44,7 @@ describe("POST /trigger-hive while GitHub fails for a while", () => {
     }
     for (const { failure, repository, json } of triggers) {
       const requestId = json.request_id as string;
-      await eventually(async () => expect((await statusOf(requestId)).status).toBe("dispatched"), 10_000);
+      await eventually(async () => expect((await statusOf(requestId)).status).toBe("dispatched"), 30_000);
       const calls = await receivedAbout(repository);
       // The same event twice, the failed attempt and the one that GitHub took; nothing after it.
       expect(calls.map((call) => call.behaviour)).toEqual([failure, "ok"]);
@@ -72,7 +72,7 @@ describe("POST /trigger-hive while GitHub fails for a while", () => {
       // Once GitHub has it, the payload is not kept.
       expect((await dispatchRow(requestId))?.client_payload).toBeNull();
     }
-  }, 30_000);
+  }, 120_000);
 
   it.each([
     ["status-404", "GitHub answered 404: Not Found"],
@@ -96,20 +96,20 @@ describe("POST /trigger-hive while GitHub fails for a while", () => {
     const { response, json } = await triggerTo(repository, Array(4).fill("status-502"));
     expect(response.status).toBe(202);
     const requestId = json.request_id as string;
-    await eventually(async () => expect((await statusOf(requestId)).status).toBe("failed"), 15_000);
+    await eventually(async () => expect((await statusOf(requestId)).status).toBe("failed"), 30_000);
     expect(await statusOf(requestId)).toMatchObject({ status: "failed", attempts: 4 });
     expect(await receivedAbout(repository)).toHaveLength(4);
     expect(await auditUnder(requestId)).toEqual([
       { actor: "operator", action: "trigger", target: `${repository}:execute`, outcome: "queued" },
       { actor: "queue", action: "trigger", target: `${repository}:execute`, outcome: "failed:dead_lettered" },
     ]);
-  }, 20_000);
+  }, 60_000);
 
   it("stops retrying when GitHub refuses a queued trigger for good", async () => {
     const repository = uniqueRepository();
     const { json } = await triggerTo(repository, ["status-500", "status-404"]);
     const requestId = json.request_id as string;
-    await eventually(async () => expect((await statusOf(requestId)).status).toBe("failed"), 10_000);
+    await eventually(async () => expect((await statusOf(requestId)).status).toBe("failed"), 30_000);
     expect(await statusOf(requestId)).toMatchObject({ status: "failed", attempts: 2 });
     expect(await auditUnder(requestId)).toEqual([
       { actor: "operator", action: "trigger", target: `${repository}:execute`, outcome: "queued" },

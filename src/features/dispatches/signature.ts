@@ -1,14 +1,14 @@
 /**
  * GitHub's webhook signature (GitHub docs, "Validating webhook deliveries"): `X-Hub-Signature-256:
  * sha256=<hex>`, the HMAC-SHA256 of the raw body keyed with the webhook's secret. Checked over the bytes as
- * they arrived, with Web Crypto's `verify` (constant time), before anything reads the body.
+ * they arrived (`hmacSha256Matches`, constant time), before anything reads the body.
  */
+import { fromHex, hmacSha256Matches } from "../../lib/hmac";
 
 /** The verdict; each refusal has the message the 400 answer shows. */
 export type GitHubSignatureResult = { ok: true } | { ok: false; reason: string };
 
 const HEADER = /^sha256=([0-9a-f]{64})$/i;
-const encoder = new TextEncoder();
 
 export async function verifyGitHubSignature(
   body: Uint8Array<ArrayBuffer>,
@@ -18,10 +18,6 @@ export async function verifyGitHubSignature(
   if (header === undefined) return { ok: false, reason: "X-Hub-Signature-256 is missing" };
   const hex = HEADER.exec(header.trim())?.[1];
   if (hex === undefined) return { ok: false, reason: "X-Hub-Signature-256 must be sha256= and 64 hex digits" };
-  const signature = Uint8Array.from(hex.match(/../g) ?? [], (pair) => Number.parseInt(pair, 16));
-  const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
-    "verify",
-  ]);
-  const valid = await crypto.subtle.verify("HMAC", key, signature, body);
+  const valid = await hmacSha256Matches(secret, [fromHex(hex)], { body });
   return valid ? { ok: true } : { ok: false, reason: "X-Hub-Signature-256 does not match the body" };
 }

@@ -1,4 +1,5 @@
 import { type Context, Hono } from "hono";
+import type { ListedKey } from "../../admin-api";
 import { writeAudit } from "../../audit/store";
 import type { AppEnv } from "../../env";
 import { InvalidRequest, NotFound } from "../../errors";
@@ -67,7 +68,8 @@ mount(keys, keyRoutes.listKeys, async (c) => {
   const month = new Date().toISOString().slice(0, 7);
   const [all, used] = await Promise.all([listKeys(c.env.DB), monthUsageOfKeys(c.env.DB, month)]);
   const none = { month, requests: 0, tokens: 0, cost_usd: 0, unpriced_requests: 0 };
-  return c.json({ success: true, keys: all.map((key) => ({ ...key, month_usage: used.get(key.id) ?? none })) });
+  const listed = all.map((key): ListedKey => ({ ...key, month_usage: used.get(key.id) ?? none }));
+  return c.json({ success: true, keys: listed });
 });
 
 mount(keys, keyRoutes.revokeKey, async (c) => {

@@ -1,9 +1,9 @@
 import * as z from "zod";
+import type { KeyScope } from "../../admin-api";
 import { isoTime, userId } from "../ledger/schema";
 
 /** What a relay key may be used for. */
-export const SCOPES = ["chat", "trigger"] as const;
-export type Scope = (typeof SCOPES)[number];
+export const SCOPES = ["chat", "trigger"] as const satisfies readonly KeyScope[];
 
 /** `POST /admin/keys`. */
 export const createKeyBody = z.strictObject({

@@ -1,20 +1,5 @@
+import type { KeyRecord, KeyScope, MonthUsage } from "../../admin-api";
 import type { KeyConfig } from "../../metering/durable-object";
-import type { Scope } from "./schema";
-
-/** A relay key as the admin API shows it (never its secret or hash). */
-export type KeyRecord = {
-  id: string;
-  name: string;
-  scopes: Scope[];
-  user_id: string | null;
-  models: string[] | null;
-  monthly_token_budget: number | null;
-  monthly_cost_budget_usd: number | null;
-  rate_limit_per_minute: number | null;
-  expires_at: string | null;
-  created_at: string;
-  revoked_at: string | null;
-};
 
 type KeyRow = Omit<KeyRecord, "scopes" | "models" | "monthly_cost_budget_usd"> & {
   scopes: string;
@@ -27,7 +12,7 @@ function recordOf(row: KeyRow): KeyRecord {
   return {
     id: row.id,
     name: row.name,
-    scopes: JSON.parse(row.scopes) as Scope[],
+    scopes: JSON.parse(row.scopes) as KeyScope[],
     user_id: row.user_id,
     models: row.models === null ? null : (JSON.parse(row.models) as string[]),
     monthly_token_budget: row.monthly_token_budget,
@@ -106,18 +91,6 @@ export async function revokeKey(db: D1Database, id: string, at: string): Promise
     .first<KeyRow>();
   return row ? recordOf(row) : null;
 }
-
-/**
- * What a key used in one UTC month, as the budgets count it: tokens are prompt and completion together, the
- * cost is its priced requests', and `unpriced_requests` counts those whose model had no price.
- */
-export type MonthUsage = {
-  month: string;
-  requests: number;
-  tokens: number;
-  cost_usd: number;
-  unpriced_requests: number;
-};
 
 /**
  * What every key used in `month` (YYYY-MM), by key id, from `usage_daily`: the totals its Meter wrote, a

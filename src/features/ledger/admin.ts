@@ -1,8 +1,9 @@
 import type { Context } from "hono";
+import type { HistoryEvent } from "../../admin-api";
 import type { AppEnv } from "../../env";
 import { InternalError, InvalidRequest, RelayError } from "../../errors";
 import { sha256Hex } from "../../lib/constant-time";
-import { type Change, type HistoryEvent, toHistoryEvent } from "./change";
+import { type Change, toHistoryEvent } from "./change";
 import type { Ledger } from "./kv-import";
 import { recordChange } from "./record";
 import { findEvent } from "./store";

@@ -1,3 +1,4 @@
+import type { HistoryEvent } from "../../admin-api";
 import type { Tier } from "./schema";
 
 /** Where a ledger event came from; `(source, source_event_id)` is unique. */
@@ -52,21 +53,6 @@ export type EventRow = {
   source_ref: string | null;
   source_event_id: string;
   request_hash: string | null;
-  created_at: string;
-};
-
-/** An event as `GET /entitlements/history` shows it: absent fields are left out, not null. */
-export type HistoryEvent = {
-  id: number;
-  type: string;
-  entitlement: string;
-  source: string;
-  source_event_id: string;
-  source_ref?: string;
-  tier?: string;
-  sku?: string;
-  expires_at?: string;
-  reason?: string;
   created_at: string;
 };
 

@@ -1,24 +1,8 @@
-import { type HistoryEvent, toHistoryEvent } from "./change";
+import type { Entitlements, HistoryEvent, SubscriptionStatus } from "../../admin-api";
+import { toHistoryEvent } from "./change";
 import type { LedgerUser } from "./identity";
 import { importFromKv, type Ledger } from "./kv-import";
 import { type EntitlementRow, entitlementRows, eventRows } from "./store";
-
-/** `active`, `expired` (past `expires_at`) or `revoked` (docs/api.md, "Entitlements"). */
-export type SubscriptionStatus = "active" | "expired" | "revoked";
-
-/** One subscription source as `GET /entitlements/check` lists it. */
-export type SubscriptionView = { tier: string; status: SubscriptionStatus; expires_at: string; source: string };
-
-/** A user's entitlements as `GET /entitlements/check` shows them (and the library gates on). */
-export type Entitlements = {
-  has_access: boolean;
-  /** The active subscription that runs longest; with none active, the one that ended last; else null. */
-  subscription: { tier: string; status: SubscriptionStatus; expires_at: string } | null;
-  /** Every subscription source: active ones first, then by expiry, latest first. */
-  subscriptions: SubscriptionView[];
-  /** One entry per SKU with an unrevoked copy, bought first at `purchased_at`: a refunded copy grants nothing. */
-  purchases: Array<{ sku: string; purchased_at: string }>;
-};
 
 /** A subscription's status at `now`; computed on every read, never written by a timer. */
 export function subscriptionStatus(

@@ -1,4 +1,5 @@
-import { type HistoryEvent, type LedgerRecord, toHistoryEvent } from "./change";
+import type { HistoryEvent } from "../../admin-api";
+import { type LedgerRecord, toHistoryEvent } from "./change";
 import { importFromKv, type Ledger } from "./kv-import";
 import { writeChange } from "./store";
 

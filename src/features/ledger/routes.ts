@@ -1,4 +1,5 @@
 import { type Context, Hono } from "hono";
+import type { EntitlementsCheck } from "../../admin-api";
 import type { AppEnv } from "../../env";
 import { Forbidden, NotFound, Unauthorized } from "../../errors";
 import { readConfig } from "../../lib/config";
@@ -72,15 +73,15 @@ mount(entitlements, entitlementRoutes.check, async (c) => {
   const { caller, user } = await authorizeCheck(c, validate(checkQuery, c.req.query()).user_id, now);
   c.get("log").set({ caller });
   const found = await readEntitlements(ledgerOf(c.env), user, now);
-  return c.json({
-    success: true,
+  const answer: EntitlementsCheck = {
     user_id: user.id,
     has_access: found.has_access,
     subscription: found.subscription,
     subscriptions: found.subscriptions,
     purchases: found.purchases,
     message: found.has_access ? "User has active access" : "User has no active access",
-  });
+  };
+  return c.json({ success: true, ...answer });
 });
 
 mount(entitlements, entitlementRoutes.grant, async (c) => {

@@ -1,3 +1,4 @@
+import type { PaymentCount } from "../../admin-api";
 import { auditStatement } from "../../audit/store";
 import { spanTimes } from "../../lib/day-span";
 import type { Change, EventRow, LedgerRecord } from "./change";
@@ -327,17 +328,6 @@ export function kvImportStatements(db: D1Database, load: KvImport, now: Date): D
 export function isDuplicateImport(error: unknown): boolean {
   return error instanceof Error && error.message.includes("UNIQUE constraint failed: kv_imports");
 }
-
-/** How many events one payment source sent of one kind, on one UTC day. */
-export type PaymentCount = {
-  day: string;
-  source: string;
-  type: string;
-  entitlement: string;
-  tier: string | null;
-  sku: string | null;
-  count: number;
-};
 
 /**
  * The events Stripe and the payment provider caused between two UTC days (both included), counted per day,

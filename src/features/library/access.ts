@@ -1,6 +1,6 @@
+import type { Entitlements } from "../../admin-api";
 import { PaymentRequired } from "../../errors";
 import { paymentLink, readLink, skuVariable, tierVariable } from "../billing/links";
-import type { Entitlements } from "../ledger/read";
 import { sku as skuSchema, type Tier, tier as tierSchema } from "../ledger/schema";
 
 /**

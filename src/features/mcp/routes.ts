@@ -1,11 +1,17 @@
-import { JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
+import {
+  isInitializeRequest,
+  isJSONRPCRequest,
+  type JSONRPCMessage,
+  JSONRPCMessageSchema,
+} from "@modelcontextprotocol/sdk/types.js";
 import { Hono } from "hono";
 import * as z from "zod";
 import type { AppEnv, Caller } from "../../env";
-import { RelayError } from "../../errors";
-import { readJson } from "../../lib/request";
+import { InvalidRequest, RelayError } from "../../errors";
+import { readJson, validate } from "../../lib/request";
 import { mount, type RouteSpec } from "../../middleware/guard";
 import { RESOURCE_METADATA_PATH, relayOrigin, SCOPES, validateAccessToken } from "../oauth/server";
+import { answerModern, isModernRequest, SERVED_VERSIONS, unsupportedVersion } from "./modern";
 import { answerMcp, type McpCaller } from "./server";
 
 /** Kora over MCP: Streamable HTTP, stateless, one POST per JSON-RPC message (docs/api.md, "Kora over MCP"). */
@@ -44,8 +50,21 @@ function unauthorized(url: URL): RelayError {
   });
 }
 
-/** One JSON-RPC message or a batch of them, as the MCP SDK defines them. */
-const jsonRpc = z.union([JSONRPCMessageSchema, z.array(JSONRPCMessageSchema).min(1).max(20)]);
+/**
+ * The one JSON-RPC message of a POST. MCP's 2025-06-18 revision removed batches; the relay refuses one whole,
+ * before any of it runs, because each tool call takes one unit of the rate limit: a batch of twenty would
+ * make twenty calls for one unit.
+ */
+async function oneMessage(request: Request): Promise<JSONRPCMessage> {
+  const body = await readJson(request, z.unknown());
+  if (Array.isArray(body)) {
+    throw new InvalidRequest(
+      "body: send one JSON-RPC message per request; batches are not accepted",
+      "batch_not_supported",
+    );
+  }
+  return validate(JSONRPCMessageSchema, body);
+}
 
 mount(mcp, mcpRoutes.mcp, async (c) => {
   const caller = mcpCallerOf(c.get("caller"));
@@ -55,7 +74,8 @@ mount(mcp, mcpRoutes.mcp, async (c) => {
   if (!accept.includes("application/json") || !accept.includes("text/event-stream")) {
     throw new RelayError(406, "not_acceptable", "Accept must list application/json and text/event-stream");
   }
-  const message = await readJson(c.req.raw, jsonRpc);
+  const message = await oneMessage(c.req.raw);
+  const version = c.req.header("MCP-Protocol-Version");
   const context = {
     env: c.env,
     requestId: c.get("requestId"),
@@ -63,13 +83,14 @@ mount(mcp, mcpRoutes.mcp, async (c) => {
     log: c.get("log"),
     caller,
   };
-  return inRelayShape(await answerMcp(c.req.raw, message, context));
+  // 2026-07-28 and later: the request names its revision itself (modern.ts).
+  if (isModernRequest(message, version)) return answerModern(message, c.req.raw.headers, context);
+  // Before it, a client names the revision it negotiated in `initialize` on every request after it (Streamable
+  // HTTP, "Protocol Version Header").
+  if (version !== undefined && !isInitializeRequest(message) && !SERVED_VERSIONS.includes(version)) {
+    return unsupportedVersion("id" in message ? message.id : undefined, version);
+  }
+  // A notification (or a response) asks nothing of a server that sends no requests: accepted, no body.
+  if (!isJSONRPCRequest(message)) return c.body(null, 202);
+  return c.json(await answerMcp(message, context));
 });
-
-/** A transport-level refusal (an unsupported protocol version, say) in the relay's one error shape. */
-async function inRelayShape(response: Response): Promise<Response> {
-  if (response.status < 400) return response;
-  const body = (await response.json().catch(() => null)) as { error?: { message?: unknown } } | null;
-  const message = typeof body?.error?.message === "string" ? body.error.message : "The MCP request was refused";
-  throw new RelayError(response.status === 406 ? 406 : 400, "invalid_request", message);
-}

@@ -1,9 +1,10 @@
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import {
   CallToolRequestSchema,
   type CallToolResult,
   ErrorCode,
+  type JSONRPCMessage,
+  type JSONRPCRequest,
   ListToolsRequestSchema,
   McpError,
 } from "@modelcontextprotocol/sdk/types.js";
@@ -13,6 +14,7 @@ import { outcomeOf, recordAttempt } from "../../audit/attempt";
 import { InternalError, RelayError } from "../../errors";
 import type { Logger } from "../../lib/log";
 import type { Scope } from "../oauth/server";
+import { OneExchange } from "./exchange";
 import { TOOLS, type Tool, type ToolContext } from "./tools";
 
 /** Who called `/mcp`, as its credential says: the scopes it holds. */
@@ -21,14 +23,29 @@ export type McpCaller = { scopes: readonly Scope[] };
 /** What a tool call needs from its HTTP request. */
 export type McpRequestContext = { env: Env; requestId: string; clientIp: string; log: Logger; caller: McpCaller };
 
+/**
+ * Kora's icon for the server and its tools (MCP 2025-11-25 `icons`): a data URI, so that a client shows it
+ * without fetching anything, and an SVG with no script or link in it.
+ */
+const ICONS = [
+  {
+    src: `data:image/svg+xml;base64,${btoa('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><rect width="24" height="24" rx="6" fill="#4f46e5"/><path d="M8 6v12m0-6 7-6m-7 6 7 6" fill="none" stroke="#fff" stroke-width="2.5" stroke-linecap="round" stroke-linejoin="round"/></svg>')}`,
+    mimeType: "image/svg+xml",
+    sizes: ["any"],
+  },
+];
+
 /** The tools as `tools/list` shows them: JSON Schema of each route's zod schema, as the caller may send it. */
 const LISTED = TOOLS.map((tool) => {
   const { $schema: _, ...inputSchema } = z.toJSONSchema(tool.input, { io: "input" });
   return {
     name: tool.name,
+    title: tool.title,
     description: tool.description,
     inputSchema: inputSchema as { type: "object"; [key: string]: unknown },
-    annotations: tool.annotations,
+    // Clients of the 2025-03-26 revision read a tool's display name from its annotations.
+    annotations: { title: tool.title, ...tool.annotations },
+    icons: ICONS,
   };
 });
 
@@ -38,33 +55,33 @@ const NO_VALIDATION: jsonSchemaValidator = {
   getValidator: () => () => ({ valid: false, data: undefined, errorMessage: "JSON Schema validation is not used" }),
 };
 
+/** Who the server says it is: in `initialize`'s answer, and in every 2026-07-28 result's `_meta`. */
+export const SERVER_INFO = { name: "kora", title: "Kora (Soul Mirror Relay)", version: "1.0.0", icons: ICONS };
+
+/** What the server tells a client's model about itself. */
+export const INSTRUCTIONS =
+  "Kora reads and talks on the pull requests of the repositories this relay allows, and starts Hivemind tasks. It can never merge, push, delete or close anything.";
+
 /**
- * Answers one MCP request (Streamable HTTP, stateless: a new server and transport per request, JSON
- * answers rather than a stream). `message` is the JSON-RPC body the route has already read.
+ * Answers one MCP request (stateless: a new server per request) with the server's response: a result or a
+ * JSON-RPC error.
  */
-export async function answerMcp(request: Request, message: unknown, context: McpRequestContext): Promise<Response> {
-  const server = new Server(
-    { name: "kora", title: "Kora (Soul Mirror Relay)", version: "1.0.0" },
-    {
-      capabilities: { tools: {} },
-      instructions:
-        "Kora reads and talks on the pull requests of the repositories this relay allows, and starts Hivemind tasks. It can never merge, push, delete or close anything.",
-      jsonSchemaValidator: NO_VALIDATION,
-    },
-  );
+export async function answerMcp(request: JSONRPCRequest, context: McpRequestContext): Promise<JSONRPCMessage> {
+  const server = new Server(SERVER_INFO, {
+    capabilities: { tools: {} },
+    instructions: INSTRUCTIONS,
+    jsonSchemaValidator: NO_VALIDATION,
+  });
   server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: LISTED }));
   server.setRequestHandler(CallToolRequestSchema, ({ params }) => {
     const tool = TOOLS.find((candidate) => candidate.name === params.name);
     if (!tool) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${params.name}`);
     return callTool(tool, params.arguments ?? {}, context);
   });
-  const transport = new WebStandardStreamableHTTPServerTransport({
-    sessionIdGenerator: undefined,
-    enableJsonResponse: true,
-  });
-  await server.connect(transport);
+  const exchange = new OneExchange();
+  await server.connect(exchange);
   try {
-    return await transport.handleRequest(request, { parsedBody: message });
+    return await exchange.answer(request);
   } finally {
     await server.close();
   }

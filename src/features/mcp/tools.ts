@@ -27,6 +27,8 @@ export type ToolContext = ActionContext & { clientIp: string };
 /** One MCP tool: a capability of the connector or the trigger, with the REST route's schema and action. */
 export type Tool = {
   name: string;
+  /** What a person sees in the client's list of tools. */
+  title: string;
   /** At most 300 characters: what the model reads to choose the tool. */
   description: string;
   /** The REST route's zod schema; the action validates with it again, so both doors refuse alike. */
@@ -67,6 +69,7 @@ const triggerInput = triggerRequest.extend({
 export const TOOLS: readonly Tool[] = [
   {
     name: "search",
+    title: "Search pull requests",
     description:
       "Searches pull requests of the allowed repositories by text. Returns {results: [{id, title, url}]}; pass an id to fetch for the whole pull request.",
     input: searchRequest,
@@ -77,6 +80,7 @@ export const TOOLS: readonly Tool[] = [
   },
   {
     name: "fetch",
+    title: "Fetch a pull request",
     description:
       "Fetches one pull request by the id search returned (owner/repo#number): its description, recent comments and metadata such as state, author, labels and branches.",
     input: fetchRequest,
@@ -87,6 +91,7 @@ export const TOOLS: readonly Tool[] = [
   },
   {
     name: "list_pull_requests",
+    title: "List pull requests",
     description:
       "Lists pull requests of an allowed repository, trimmed to number, title, state, author, branches, labels, link and times. has_more tells whether another page exists.",
     input: listRequest,
@@ -97,6 +102,7 @@ export const TOOLS: readonly Tool[] = [
   },
   {
     name: "comment_on_pull_request",
+    title: "Comment on a pull request",
     description:
       "Adds a comment (GitHub Markdown) to a pull request of an allowed repository. It never edits or deletes comments.",
     input: commentRequest,
@@ -107,6 +113,7 @@ export const TOOLS: readonly Tool[] = [
   },
   {
     name: "add_labels",
+    title: "Add labels to a pull request",
     description:
       "Adds labels to a pull request of an allowed repository and returns all its labels. Existing labels stay; nothing is removed.",
     input: labelRequest,
@@ -117,6 +124,7 @@ export const TOOLS: readonly Tool[] = [
   },
   {
     name: "dispatch_task",
+    title: "Dispatch a Hivemind task",
     description:
       "Starts a Hivemind task: sends a repository_dispatch event to an allowed repository, which starts the GitHub Actions workflow listening for that event type.",
     input: dispatchRequest,
@@ -127,6 +135,7 @@ export const TOOLS: readonly Tool[] = [
   },
   {
     name: "trigger_hive",
+    title: "Trigger the Hivemind foreman",
     description:
       "Starts the Hivemind foreman workflow with an action (such as plan or execute). A dry run by default: it answers what it would send; only dry_run: false dispatches.",
     input: triggerInput,

@@ -30,6 +30,9 @@ function escapeHtml(value: string): string {
  * The policy of a page: nothing but its stylesheet, never framed, and a form that may post only back here.
  * Chromium applies `form-action` to the redirect that follows the post too, so the consent page also allows
  * the origin of the client's registered redirect URI (the only place its answer redirects to).
+ * The consent page's referrer policy is `same-origin`, not `no-referrer`: under `no-referrer` a browser posts
+ * the form with `Origin: null` (Fetch, "serialize a request origin"), which an ORIGIN_ALLOWLIST refuses and
+ * which proves nothing; under `same-origin` it names this relay, and the client's host still gets no Referer.
  */
 async function securityHeaders(formTarget: string | null): Promise<Record<string, string>> {
   const formAction = formTarget === null ? "'none'" : `'self' ${formTarget}`;
@@ -37,7 +40,7 @@ async function securityHeaders(formTarget: string | null): Promise<Record<string
     "Content-Type": "text/html; charset=utf-8",
     "Content-Security-Policy": `default-src 'none'; style-src ${await styleSource()}; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`,
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": formTarget === null ? "no-referrer" : "same-origin",
     "Cache-Control": "no-store",
   };
 }

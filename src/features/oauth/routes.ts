@@ -1,15 +1,19 @@
 import { AuthorizationError, authorizationErrorRedirect, CimdFetchError } from "@cloudflare/workers-oauth-provider";
 import { type Context, Hono } from "hono";
 import * as z from "zod";
+import { writeAudit } from "../../audit/store";
 import type { AppEnv } from "../../env";
-import { NotFound, RelayError } from "../../errors";
+import { InvalidRequest, NotFound, RelayError } from "../../errors";
 import { readConfig, required } from "../../lib/config";
 import { safeEqual } from "../../lib/constant-time";
 import { mount, type RouteSpec } from "../../middleware/guard";
 import { consentPage, errorPage } from "./consent-page";
+import { findGrant, GRANT_ID, listGrants, revokeGrant } from "./grants";
+import { sentFromThisOrigin } from "./same-origin-form";
 import {
   AUTHORIZE_PATH,
   authorizationServer,
+  FAILED_CODE_EXCHANGE,
   OWNER,
   REGISTER_PATH,
   RESOURCE_METADATA_PATH,
@@ -53,6 +57,14 @@ export const oauthRoutes = {
     body: "form",
     errors: "html",
   },
+  listGrants: { method: "GET", path: "/admin/oauth/grants", auth: "admin", rateLimit: "admin", body: null },
+  revokeGrant: {
+    method: "POST",
+    path: "/admin/oauth/grants/:id/revoke",
+    auth: "admin",
+    rateLimit: "admin",
+    body: null,
+  },
 } as const satisfies Record<string, RouteSpec>;
 
 /** The OAuth endpoints' and the consent page's sub-app. */
@@ -73,7 +85,20 @@ async function answeredByLibrary(c: Context<AppEnv>): Promise<Response> {
 
 mount(oauth, oauthRoutes.authorizationServerMetadata, answeredByLibrary);
 mount(oauth, oauthRoutes.register, answeredByLibrary);
-mount(oauth, oauthRoutes.token, answeredByLibrary);
+
+// Codes, refresh tokens and revocation (RFC 7009). A code whose exchange failed after it was recognised (a wrong
+// PKCE verifier, another client) is dead at once: its grant is revoked, so that a stolen code cannot be tried
+// again with other verifiers (OAuth 2.1 §4.1.3 asks this of a code used twice).
+mount(oauth, oauthRoutes.token, async (c) => {
+  const form = c.req.raw.clone();
+  const response = await answeredByLibrary(c);
+  if (!response.headers.has(FAILED_CODE_EXCHANGE)) return response;
+  const [userId = "", grantId = ""] = ((await formOf(form)).get("code") ?? "").split(":");
+  await authorizationServer(new URL(c.req.url)).getOAuthApi(c.env).revokeGrant(grantId, userId);
+  const headers = new Headers(response.headers);
+  headers.delete(FAILED_CODE_EXCHANGE);
+  return new Response(response.body, { status: response.status, headers });
+});
 
 /** RFC 9728 protected resource metadata of `/mcp`: where its tokens come from and which scopes exist. */
 function resourceMetadata(c: Context<AppEnv>): Response {
@@ -113,9 +138,18 @@ function redirect(location: string, headers = new Headers()): Response {
   return new Response(null, { status: 302, headers });
 }
 
+/**
+ * The longest client id looked up: a registered client's id is short, a metadata document's URL rarely passes
+ * a few hundred characters, and OAUTH_KV takes keys of at most 512 bytes.
+ */
+const MAX_CLIENT_ID_LENGTH = 400;
+
 // The consent page: the library checks the client, its exact registered redirect URI and the resource.
 mount(oauth, oauthRoutes.consent, (c) =>
   asPage(async () => {
+    if ((c.req.query("client_id")?.length ?? 0) > MAX_CLIENT_ID_LENGTH) {
+      return errorPage(400, "This app is not registered with this relay.");
+    }
     const api = authorizationServer(new URL(c.req.url)).getOAuthApi(c.env);
     const request = await api.parseAuthRequest(c.req.raw);
     // OAuth 2.1 and MCP: PKCE with S256 for every client, confidential ones too.
@@ -137,10 +171,14 @@ const decision = z.object({
   admin_token: z.string().max(1000).default(""),
 });
 
-// The decision. The handle works once, for ten minutes, in the browser that opened the page (the library's
-// approveConsent/denyConsent check its cookie); the owner proves who they are by typing ADMIN_TOKEN.
+// The decision. It must come from the consent page (same-origin-form.ts); the handle works once, for ten
+// minutes, in the browser that opened the page (the library's approveConsent/denyConsent check its SameSite
+// cookie); the owner proves who they are by typing ADMIN_TOKEN.
 mount(oauth, oauthRoutes.approve, (c) =>
   asPage(async () => {
+    if (!sentFromThisOrigin(c.req.raw)) {
+      throw new RelayError(403, "cross_site_form", "This form was not sent from this relay's consent page.");
+    }
     const api = authorizationServer(new URL(c.req.url)).getOAuthApi(c.env);
     const { ADMIN_TOKEN } = readConfig(c.env, ownerConfig);
     const parsed = decision.safeParse(Object.fromEntries(await formOf(c.req.raw)));
@@ -173,3 +211,30 @@ async function formOf(request: Request): Promise<URLSearchParams> {
   if (!/^application\/x-www-form-urlencoded\s*(?:;|$)/i.test(type)) return new URLSearchParams();
   return new URLSearchParams(new TextDecoder().decode(await request.clone().arrayBuffer()));
 }
+
+/** The OAuth API of the deployment that serves the request. */
+function oauthApi(c: Context<AppEnv>) {
+  return authorizationServer(new URL(c.req.url)).getOAuthApi(c.env);
+}
+
+// Who is connected to /mcp, with what scope, since when (docs/api.md, "OAuth grants").
+mount(oauth, oauthRoutes.listGrants, async (c) => c.json({ success: true, grants: await listGrants(oauthApi(c)) }));
+
+// Cuts a client off: its grant, refresh token and access tokens end at once.
+mount(oauth, oauthRoutes.revokeGrant, async (c) => {
+  const id = c.req.param("id") ?? "";
+  if (!GRANT_ID.test(id)) throw new InvalidRequest("id: is not a grant id");
+  const api = oauthApi(c);
+  const grant = await findGrant(api, id);
+  if (!grant) throw new NotFound(`No OAuth grant ${id}`, "grant_not_found");
+  await revokeGrant(api, id);
+  await writeAudit(c.env.DB, {
+    at: new Date(),
+    actor: "admin",
+    action: "oauth_revoke",
+    target: `oauth_client:${grant.client_id}`,
+    outcome: "ok",
+    requestId: c.get("requestId"),
+  });
+  return c.json({ success: true, grant });
+});

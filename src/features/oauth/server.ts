@@ -2,8 +2,8 @@ import { OAuthAuthorizationServer } from "@cloudflare/workers-oauth-provider";
 import { RelayError } from "../../errors";
 
 /**
- * The relay's OAuth 2.1 authorization server for `/mcp` (@cloudflare/workers-oauth-provider): dynamic client
- * registration, PKCE with S256 only, short-lived access tokens and rotating refresh tokens, all stored in
+ * The relay's OAuth 2.1 authorization server for `/mcp` (@cloudflare/workers-oauth-provider): Client ID
+ * Metadata Documents and dynamic client registration, PKCE with S256 only, short-lived access tokens and rotating refresh tokens, all stored in
  * OAUTH_KV as hashes. Its issuer and its one protected resource are the deployment that serves the request
  * (as /openapi.json's server URL is), so tokens issued on one hostname are refused on another.
  */
@@ -45,6 +45,22 @@ export function resourceOf(origin: string): string {
   return `${origin}${RESOURCE_PATH}`;
 }
 
+/**
+ * The header by which the library's error answer tells the token route that an authorization code was genuine
+ * and its exchange failed all the same (a wrong PKCE verifier, another client, another redirect URI). The route
+ * revokes that code's grant and removes the header: the client never sees it.
+ */
+export const FAILED_CODE_EXCHANGE = "X-Relay-Failed-Code-Exchange";
+
+/** Failures of a code exchange before the code is known to be genuine (or already handled: a replay revokes). */
+const CODE_NOT_RECOGNISED = new Set([
+  "code_missing",
+  "code_malformed",
+  "grant_not_found",
+  "code_mismatch",
+  "code_replayed",
+]);
+
 const servers = new Map<string, OAuthAuthorizationServer<Env>>();
 
 /** The authorization server of one origin, built once per isolate and origin. */
@@ -61,11 +77,21 @@ export function authorizationServer(url: URL): OAuthAuthorizationServer<Env> {
       authorizeEndpoint: AUTHORIZE_PATH,
       tokenEndpoint: TOKEN_PATH,
       clientRegistrationEndpoint: REGISTER_PATH,
+      // Client ID Metadata Documents: a client_id that is an https URL names the client's own description of
+      // itself (name, redirect URIs), fetched from there (with global_fetch_strictly_public: wrangler.jsonc).
+      clientIdMetadataDocumentEnabled: true,
       scopesSupported: [...SCOPES],
       accessTokenTTL: ACCESS_TOKEN_SECONDS,
       refreshTokenTTL: REFRESH_TOKEN_SECONDS,
       // The library would log every refused token request with its description; the request line is enough.
-      onError: () => undefined,
+      // Its answer stays RFC 6749's, marked when a genuine code failed (see FAILED_CODE_EXCHANGE).
+      onError: ({ code, description, status, headers, internal }) => {
+        if (internal.category !== "authorization-code-grant" || CODE_NOT_RECOGNISED.has(internal.reason)) return;
+        return Response.json(
+          { error: code, error_description: description },
+          { status, headers: { ...headers, [FAILED_CODE_EXCHANGE]: "1" } },
+        );
+      },
     });
     servers.set(origin, server);
   }

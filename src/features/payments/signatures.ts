@@ -1,9 +1,10 @@
 /**
- * Webhook signatures, verified over the raw bytes of the body as the senders sign them. Stripe's and Standard
- * Webhooks' own packages verify decoded text, which maps different byte strings (invalid UTF-8) to the same
- * text; so the check is written here with Web Crypto (`crypto.subtle.verify`, constant time), and the tests
+ * Payment webhook signatures, verified over the raw bytes of the body as the senders sign them
+ * (`hmacSha256Matches`). Stripe's and Standard Webhooks' own packages verify decoded text, which maps
+ * different byte strings (invalid UTF-8) to the same text; so only the headers are parsed here, and the tests
  * sign with the official packages.
  */
+import { fromHex, hmacSha256Matches } from "../../lib/hmac";
 
 /** The replay window of both schemes: a timestamp further than this from now (either way) is refused. */
 export const TOLERANCE_SECONDS = 300;
@@ -11,36 +12,9 @@ export const TOLERANCE_SECONDS = 300;
 /** The verdict on a signature; each refusal has the message the 400 answer shows. */
 export type SignatureResult = { ok: true } | { ok: false; reason: string };
 
-const encoder = new TextEncoder();
-
-function fromHex(hex: string): Uint8Array<ArrayBuffer> {
-  return Uint8Array.from(hex.match(/../g) ?? [], (pair) => Number.parseInt(pair, 16));
-}
-
 /** Strict base64 (atob throws on anything else). */
 function fromBase64(base64: string): Uint8Array<ArrayBuffer> {
   return Uint8Array.from(atob(base64), (char) => char.charCodeAt(0));
-}
-
-function concat(prefix: string, body: Uint8Array): Uint8Array<ArrayBuffer> {
-  const head = encoder.encode(prefix);
-  const bytes = new Uint8Array(head.length + body.length);
-  bytes.set(head);
-  bytes.set(body, head.length);
-  return bytes;
-}
-
-function hmacKey(secret: BufferSource): Promise<CryptoKey> {
-  return crypto.subtle.importKey("raw", secret, { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
-}
-
-/** Whether any of `signatures` is the HMAC-SHA256 of `data`; every candidate is checked in constant time. */
-async function anyMatches(key: CryptoKey, signatures: Uint8Array<ArrayBuffer>[], data: Uint8Array<ArrayBuffer>) {
-  let matched = false;
-  for (const signature of signatures) {
-    if (await crypto.subtle.verify("HMAC", key, signature, data)) matched = true;
-  }
-  return matched;
 }
 
 function withinTolerance(timestamp: number, now: Date): boolean {
@@ -72,8 +46,7 @@ export async function verifyStripeSignature(
   if (!withinTolerance(timestamp, now)) {
     return { ok: false, reason: `Stripe-Signature timestamp is outside the ${TOLERANCE_SECONDS} s tolerance` };
   }
-  const key = await hmacKey(encoder.encode(secret));
-  const matched = await anyMatches(key, signatures, concat(`${timestamp}.`, body));
+  const matched = await hmacSha256Matches(secret, signatures, { prefix: `${timestamp}.`, body });
   return matched ? { ok: true } : { ok: false, reason: "Stripe-Signature does not match the body" };
 }
 
@@ -119,6 +92,6 @@ export async function verifyStandardSignature(
       return [];
     }
   });
-  const matched = await anyMatches(await hmacKey(key), signatures, concat(`${id}.${seconds}.`, body));
+  const matched = await hmacSha256Matches(key, signatures, { prefix: `${id}.${seconds}.`, body });
   return matched ? { ok: true } : { ok: false, reason: "No matching signature found" };
 }

@@ -32,7 +32,7 @@ describe("budget alerts", () => {
       if (i === 2) await eventually(async () => expect(await deliveriesAbout(subject)).toHaveLength(1));
     }
     expect((await chatWith(secret, request, vars)).status).toBe(429);
-    await eventually(async () => expect(await deliveriesAbout(subject)).toHaveLength(3), 10_000);
+    await eventually(async () => expect(await deliveriesAbout(subject)).toHaveLength(3), 30_000);
 
     const deliveries = await deliveriesAbout(subject);
     const webhook = new Webhook(BUDGET_ALERT_WEBHOOK_SECRET);
@@ -52,7 +52,7 @@ describe("budget alerts", () => {
       },
     });
     expect(new Set(deliveries.map((d) => d.headers["webhook-id"])).size).toBe(3);
-  }, 20_000);
+  }, 60_000);
 
   it("keeps an alert the receiver refuses and delivers it again, with the same webhook-id", async () => {
     const { request, upstream, spend } = fifthOfBudget();
@@ -60,11 +60,11 @@ describe("budget alerts", () => {
     const subject = `key:${id}`;
     await fetch(`${receiver}/__fail`, { method: "POST", body: JSON.stringify({ subject, times: 2 }) });
     expect((await chatWith(secret, request, { OPENAI_BASE_URL: upstream.baseUrl })).status).toBe(200);
-    await eventually(async () => expect(await deliveriesAbout(subject)).toHaveLength(3), 15_000);
+    await eventually(async () => expect(await deliveriesAbout(subject)).toHaveLength(3), 30_000);
     const deliveries = await deliveriesAbout(subject);
     expect(deliveries.map((d) => d.status)).toEqual([503, 503, 200]);
     expect(new Set(deliveries.map((d) => d.headers["webhook-id"])).size).toBe(1);
     const webhook = new Webhook(BUDGET_ALERT_WEBHOOK_SECRET);
     for (const d of deliveries) webhook.verify(d.body, d.headers as Record<string, string>);
-  }, 20_000);
+  }, 60_000);
 });

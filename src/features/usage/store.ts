@@ -1,22 +1,5 @@
+import type { UsageRow } from "../../admin-api";
 import type { UsageGroup, UsageQuery } from "./schema";
-
-/**
- * One row of `GET /admin/usage`: the group's key and its totals, cost in USD. `cost_usd` is what the priced
- * requests cost, and null when none of the row's requests had a price (an unpriced model is never $0);
- * `unpriced_requests` and `estimated_requests` count the requests without a price and those charged an
- * estimate.
- */
-export type UsageRow = {
-  day?: string;
-  subject?: string;
-  model?: string;
-  requests: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  cost_usd: number | null;
-  unpriced_requests: number;
-  estimated_requests: number;
-};
 
 type UsageSums = {
   requests: number;
