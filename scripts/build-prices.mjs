@@ -45,24 +45,27 @@ function rateAt(value, promptTokens) {
   return rate;
 }
 
-/** `{input, cached_input, output, tiers?}` in USD per million tokens, or undefined without token prices. */
+/**
+ * `[input, cached input, output]` in USD per million tokens, with `[[above, input, cached input, output], …]` as
+ * a fourth element for a model whose prices rise above a prompt size; undefined without token prices.
+ */
 function priceOf(prices) {
   if (prices?.input_mtok === undefined) return undefined;
   const at = (promptTokens) => {
     const input = rateAt(prices.input_mtok, promptTokens);
-    return {
+    return [
       input,
-      cached_input: rateAt(prices.cache_read_mtok, promptTokens) ?? input,
-      output: rateAt(prices.output_mtok, promptTokens) ?? 0,
-    };
+      rateAt(prices.cache_read_mtok, promptTokens) ?? input,
+      rateAt(prices.output_mtok, promptTokens) ?? 0,
+    ];
   };
   const starts = new Set(
     [prices.input_mtok, prices.cache_read_mtok, prices.output_mtok]
       .filter((value) => typeof value === "object" && value !== null)
       .flatMap((value) => value.tiers.map((tier) => tier.start)),
   );
-  const tiers = [...starts].sort((a, b) => a - b).map((start) => ({ above: start, ...at(start + 1) }));
-  return tiers.length === 0 ? at(0) : { ...at(0), tiers };
+  const tiers = [...starts].sort((a, b) => a - b).map((start) => [start, ...at(start + 1)]);
+  return tiers.length === 0 ? at(0) : [...at(0), tiers];
 }
 
 /** The table as the Worker reads it: `{source, providers: {provider: {model: price}}}`, names sorted. */

@@ -1,5 +1,6 @@
+import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
-import { fromHex, hmacSha256Matches } from "./hmac";
+import { fromHex, hmacSha256Matches, standardWebhookKey, standardWebhookSignature } from "./hmac";
 
 const text = (value: string) => new TextEncoder().encode(value);
 
@@ -52,5 +53,24 @@ describe("fromHex", () => {
   it("reads hex digits of either case into bytes", () => {
     expect(fromHex("00ff7F")).toEqual(Uint8Array.of(0, 255, 127));
     expect(fromHex("")).toEqual(new Uint8Array(0));
+  });
+});
+
+describe('standardWebhookSignature (https://www.standardwebhooks.com/, "Signing webhooks")', () => {
+  const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+  it("signs a delivery so that the official standardwebhooks package verifies it", async () => {
+    const key = standardWebhookKey(secret) as Uint8Array<ArrayBuffer>;
+    const timestamp = Math.floor(Date.now() / 1000);
+    const body = '{"type":"budget.threshold_reached","data":{"emoji":"✓"}}';
+    const signature = await standardWebhookSignature(key, "msg_1", timestamp, body);
+    expect(signature).toBe(new Webhook(secret).sign("msg_1", new Date(timestamp * 1000), body));
+    const headers = { "webhook-id": "msg_1", "webhook-timestamp": String(timestamp), "webhook-signature": signature };
+    expect(new Webhook(secret).verify(body, headers)).toEqual(JSON.parse(body));
+  });
+
+  it("has no key for a secret that is not base64", () => {
+    expect(standardWebhookKey("whsec_not base64!")).toBeUndefined();
+    expect(standardWebhookKey("whsec_")).toBeUndefined();
   });
 });

@@ -40,3 +40,33 @@ export async function hmacSha256Matches(
   }
   return matched;
 }
+
+/** Strict base64 (atob throws on anything else). */
+export function fromBase64(base64: string): Uint8Array<ArrayBuffer> {
+  return Uint8Array.from(atob(base64), (char) => char.charCodeAt(0));
+}
+
+/** A Standard Webhooks secret's key bytes (`whsec_` + base64), or undefined when it is not one. */
+export function standardWebhookKey(secret: string): Uint8Array<ArrayBuffer> | undefined {
+  try {
+    const key = fromBase64(secret.replace(/^whsec_/, ""));
+    return key.length > 0 ? key : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The Standard Webhooks signature of a delivery (https://www.standardwebhooks.com/, "Signing webhooks"):
+ * `v1,` and the base64 HMAC-SHA256 of `${id}.${timestamp}.${body}`, keyed with the secret's key bytes.
+ */
+export async function standardWebhookSignature(
+  key: Uint8Array<ArrayBuffer>,
+  id: string,
+  timestamp: number,
+  body: string,
+): Promise<string> {
+  const hmacKey = await crypto.subtle.importKey("raw", key, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const mac = await crypto.subtle.sign("HMAC", hmacKey, encoder.encode(`${id}.${timestamp}.${body}`));
+  return `v1,${btoa(String.fromCharCode(...new Uint8Array(mac)))}`;
+}

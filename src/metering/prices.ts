@@ -13,16 +13,24 @@ export type Price = Rates & { tiers: ReadonlyArray<Rates & { above: number }> };
  */
 export type PriceBook = ReadonlyMap<string, Price>;
 
-type TableRates = { input: number; cached_input: number; output: number };
-type TableEntry = TableRates & { tiers?: Array<TableRates & { above: number }> };
-
-const rates = ({ input, cached_input, output }: TableRates): Rates => ({ input, cachedInput: cached_input, output });
+/** A model in price-table.json: input, cached input, output, and its tiers as `[above, input, cached, output]`. */
+type TableEntry = [number, number, number, Array<[number, number, number, number]>?];
 
 function bookOf(models: Record<string, TableEntry>): PriceBook {
   return new Map(
-    Object.entries(models).map(([name, entry]) => [
+    Object.entries(models).map(([name, [input, cachedInput, output, tiers = []]]) => [
       name,
-      { ...rates(entry), tiers: (entry.tiers ?? []).map((tier) => ({ ...rates(tier), above: tier.above })) },
+      {
+        input,
+        cachedInput,
+        output,
+        tiers: tiers.map(([above, tierInput, tierCached, tierOutput]) => ({
+          above,
+          input: tierInput,
+          cachedInput: tierCached,
+          output: tierOutput,
+        })),
+      },
     ]),
   );
 }
@@ -35,7 +43,7 @@ export const PRICE_SOURCE: string = table.source;
  * `groq`, `mistral`, `deepseek`, `x-ai`): what a PROVIDERS entry names as its `price_table`.
  */
 export const PRICE_TABLES: ReadonlyMap<string, PriceBook> = new Map(
-  Object.entries(table.providers).map(([id, models]) => [id, bookOf(models as Record<string, TableEntry>)]),
+  Object.entries(table.providers).map(([id, models]) => [id, bookOf(models as unknown as Record<string, TableEntry>)]),
 );
 
 /** The built-in prices of the default upstream, OpenAI, from the maintained data package. */

@@ -168,8 +168,10 @@ export const commentResponse = z.object({
 /** Answer of `POST /chatgpt/prs/label`: every label the pull request now has. */
 export const labelResponse = z.object({ success: z.literal(true), labels: z.array(z.string()) });
 
-/** The one error shape (docs/api.md, "Conventions"). */
-export const errorResponse = z.object({
-  success: z.literal(false),
-  error: z.object({ code: z.string(), message: z.string() }),
-});
+/** The one error shape (docs/api.md, "Conventions"), one named schema that every operation refers to. */
+export const errorResponse = z
+  .object({
+    success: z.literal(false),
+    error: z.object({ code: z.string(), message: z.string() }),
+  })
+  .meta({ id: "Error" });

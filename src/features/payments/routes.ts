@@ -3,13 +3,14 @@ import * as z from "zod";
 import type { AppEnv } from "../../env";
 import { InvalidRequest, NotConfigured } from "../../errors";
 import { readConfig, required } from "../../lib/config";
+import { standardWebhookKey } from "../../lib/hmac";
 import { validate } from "../../lib/request";
 import { mount, type RouteSpec } from "../../middleware/guard";
 import { ledgerOf } from "../ledger/routes";
 import { applyPlan } from "./apply";
 import { planPaymentEvent } from "./payment-plan";
 import { paymentEvent, stripeEvent } from "./schema";
-import { standardWebhookKey, verifyStandardSignature, verifyStripeSignature } from "./signatures";
+import { verifyStandardSignature, verifyStripeSignature } from "./signatures";
 import { planStripeEvent } from "./stripe-plan";
 
 /** Signed payment webhooks; not rate limited (the signature is the gate, and senders retry in bursts). */

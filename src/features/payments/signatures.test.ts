@@ -3,7 +3,8 @@ import Stripe from "stripe";
 import { describe, expect, it } from "vitest";
 import { PAYMENT_WEBHOOK_SECRET, STRIPE_WEBHOOK_SECRET } from "../../../test/secrets";
 import { stripeSignature } from "../../../test/support/ledger";
-import { standardWebhookKey, verifyStandardSignature, verifyStripeSignature } from "./signatures";
+import { standardWebhookKey } from "../../lib/hmac";
+import { verifyStandardSignature, verifyStripeSignature } from "./signatures";
 
 const encoder = new TextEncoder();
 const body = JSON.stringify({ id: "evt_1", object: "event", type: "invoice.paid" });

@@ -4,18 +4,13 @@
  * different byte strings (invalid UTF-8) to the same text; so only the headers are parsed here, and the tests
  * sign with the official packages.
  */
-import { fromHex, hmacSha256Matches } from "../../lib/hmac";
+import { fromBase64, fromHex, hmacSha256Matches } from "../../lib/hmac";
 
 /** The replay window of both schemes: a timestamp further than this from now (either way) is refused. */
 export const TOLERANCE_SECONDS = 300;
 
 /** The verdict on a signature; each refusal has the message the 400 answer shows. */
 export type SignatureResult = { ok: true } | { ok: false; reason: string };
-
-/** Strict base64 (atob throws on anything else). */
-function fromBase64(base64: string): Uint8Array<ArrayBuffer> {
-  return Uint8Array.from(atob(base64), (char) => char.charCodeAt(0));
-}
 
 function withinTolerance(timestamp: number, now: Date): boolean {
   return Math.abs(Math.floor(now.getTime() / 1000) - timestamp) <= TOLERANCE_SECONDS;
@@ -48,16 +43,6 @@ export async function verifyStripeSignature(
   }
   const matched = await hmacSha256Matches(secret, signatures, { prefix: `${timestamp}.`, body });
   return matched ? { ok: true } : { ok: false, reason: "Stripe-Signature does not match the body" };
-}
-
-/** A Standard Webhooks secret's key bytes (`whsec_` + base64), or undefined when it is not one. */
-export function standardWebhookKey(secret: string): Uint8Array<ArrayBuffer> | undefined {
-  try {
-    const key = fromBase64(secret.replace(/^whsec_/, ""));
-    return key.length > 0 ? key : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** The three headers of a Standard Webhooks delivery. */
