@@ -35,9 +35,6 @@ function bookOf(models: Record<string, TableEntry>): PriceBook {
   );
 }
 
-/** Where the built-in prices come from (src/metering/price-table.json, `npm run generate`). */
-export const PRICE_SOURCE: string = table.source;
-
 /**
  * The built-in price tables of the maintained data package, by provider (`openai`, `anthropic`, `google`,
  * `groq`, `mistral`, `deepseek`, `x-ai`): what a PROVIDERS entry names as its `price_table`.

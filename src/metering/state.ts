@@ -312,7 +312,7 @@ export function percentUsed(state: MeterState, budget: Budget): number {
 }
 
 /** A finite, non-negative safe integer: the only kind of number a Meter stores. */
-export function isCount(value: unknown): value is number {
+function isCount(value: unknown): value is number {
   return Number.isSafeInteger(value) && (value as number) >= 0;
 }
 
